@@ -1,0 +1,417 @@
+//! The event loop and the functions that find it: asyncio's `events.py` and the loop half of
+//! `base_events.py`.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::rc::{Rc, Weak};
+
+use crate::exceptions::RuntimeError;
+use crate::futures::Future as AsyncioFuture;
+use crate::runtime::core::{self, Callback, Config, Core, with_running};
+use crate::tasks::Task;
+
+/// An event loop: asyncio's `asyncio.AbstractEventLoop`.
+///
+/// A loop runs tasks and callbacks on the thread that created it, one batch per iteration,
+/// sleeping until the next timer when nothing is ready. `EventLoop` is a cheap handle: cloning
+/// it gives another handle to the same loop. Most programs never touch it and call
+/// [`run`](crate::run) instead.
+///
+/// # Examples
+///
+/// ```
+/// let lp = asyncio::new_event_loop();
+/// let answer = lp.run_until_complete(async { 42 }).unwrap();
+/// assert_eq!(answer, 42);
+/// lp.close().unwrap();
+/// ```
+#[derive(Clone)]
+pub struct EventLoop {
+    core: Rc<Core>,
+}
+
+/// Builds an [`EventLoop`] with options: a virtual clock, debug mode.
+///
+/// # Examples
+///
+/// ```
+/// let lp = asyncio::EventLoop::builder().virtual_time().build();
+/// let elapsed = lp
+///     .run_until_complete(async {
+///         let lp = asyncio::get_running_loop().unwrap();
+///         let start = lp.time();
+///         asyncio::sleep(3600).await; // an hour, in no time
+///         lp.time() - start
+///     })
+///     .unwrap();
+/// assert_eq!(elapsed, 3600.0);
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct LoopBuilder {
+    config: Config,
+}
+
+impl LoopBuilder {
+    /// Use a virtual clock: time stands still while anything is ready to run and jumps
+    /// straight to the next timer when nothing is. Sleeps take no real time and times are
+    /// exact, which is what tests want.
+    pub fn virtual_time(mut self) -> LoopBuilder {
+        self.config.virtual_time = true;
+        self
+    }
+
+    /// Turn debug mode on or off (asyncio's `loop.set_debug`).
+    pub fn debug(mut self, enabled: bool) -> LoopBuilder {
+        self.config.debug = enabled;
+        self
+    }
+
+    /// Creates the loop.
+    pub fn build(self) -> EventLoop {
+        EventLoop::from_core(Core::new(&self.config))
+    }
+}
+
+impl EventLoop {
+    /// A new event loop on the real clock (asyncio's `asyncio.new_event_loop()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = asyncio::EventLoop::new();
+    /// assert!(!lp.is_running());
+    /// ```
+    pub fn new() -> EventLoop {
+        LoopBuilder::default().build()
+    }
+
+    /// A builder for a loop with options.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = asyncio::EventLoop::builder().virtual_time().build();
+    /// assert_eq!(lp.time(), 0.0);
+    /// ```
+    pub fn builder() -> LoopBuilder {
+        LoopBuilder::default()
+    }
+
+    pub(crate) fn from_core(core: Rc<Core>) -> EventLoop {
+        EventLoop { core }
+    }
+
+    pub(crate) fn weak(&self) -> Weak<Core> {
+        Rc::downgrade(&self.core)
+    }
+
+    pub(crate) fn core(&self) -> &Core {
+        &self.core
+    }
+
+    /// Runs the loop until `future` completes and returns its output: asyncio's
+    /// `loop.run_until_complete`. Tasks created meanwhile run too.
+    ///
+    /// # Errors
+    ///
+    /// [`RuntimeError`] if the loop is closed or already running, if another loop is running
+    /// on this thread, or if [`stop`](EventLoop::stop) was called before `future` finished.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = asyncio::new_event_loop();
+    /// let task = lp.create_task(async { "from a task" });
+    /// assert_eq!(lp.run_until_complete(task).unwrap().unwrap(), "from a task");
+    /// ```
+    pub fn run_until_complete<F: Future>(&self, future: F) -> Result<F::Output, RuntimeError> {
+        self.core.block_on(future)
+    }
+
+    /// Runs the loop until [`stop`](EventLoop::stop) is called: asyncio's `loop.run_forever`.
+    ///
+    /// # Errors
+    ///
+    /// [`RuntimeError`] if the loop is closed or already running, or another loop is running
+    /// on this thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = asyncio::new_event_loop();
+    /// let stopper = lp.clone();
+    /// lp.create_task(async move {
+    ///     asyncio::sleep(0.01).await;
+    ///     stopper.stop();
+    /// });
+    /// lp.run_forever().unwrap();
+    /// ```
+    pub fn run_forever(&self) -> Result<(), RuntimeError> {
+        self.core.run_forever()
+    }
+
+    /// Asks the loop to stop after the current iteration (asyncio's `loop.stop`). If the loop
+    /// is not running, the next `run_forever` runs one iteration and returns.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = asyncio::new_event_loop();
+    /// lp.stop();
+    /// lp.run_forever().unwrap(); // returns after one iteration
+    /// ```
+    pub fn stop(&self) {
+        self.core.stop();
+    }
+
+    /// Closes the loop (asyncio's `loop.close`): tasks still pending are destroyed (their
+    /// futures dropped, with a "Task was destroyed but it is pending!" report for each) and
+    /// the loop refuses to run again. Closing twice is fine.
+    ///
+    /// # Errors
+    ///
+    /// [`RuntimeError::CloseWhileRunning`] if the loop is running.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = asyncio::new_event_loop();
+    /// lp.close().unwrap();
+    /// assert!(lp.is_closed());
+    /// ```
+    pub fn close(&self) -> Result<(), RuntimeError> {
+        self.core.close()
+    }
+
+    /// True while the loop is running (asyncio's `loop.is_running`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = asyncio::new_event_loop();
+    /// assert!(!lp.is_running());
+    /// assert!(lp.run_until_complete(async { asyncio::get_running_loop().unwrap().is_running() }).unwrap());
+    /// ```
+    pub fn is_running(&self) -> bool {
+        self.core.is_running()
+    }
+
+    /// True once the loop was closed (asyncio's `loop.is_closed`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(!asyncio::new_event_loop().is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.core.is_closed()
+    }
+
+    /// The loop's clock, in seconds (asyncio's `loop.time`): monotonic, with an arbitrary
+    /// origin for the real clock and 0.0 at creation for a virtual one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = asyncio::new_event_loop();
+    /// let t0 = lp.time();
+    /// assert!(lp.time() >= t0);
+    /// ```
+    pub fn time(&self) -> f64 {
+        self.core.clock.time()
+    }
+
+    /// True in debug mode (asyncio's `loop.get_debug`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(asyncio::EventLoop::builder().debug(true).build().get_debug());
+    /// ```
+    pub fn get_debug(&self) -> bool {
+        self.core.debug
+    }
+
+    /// Schedules `future` as a task on this loop, running or not (asyncio's
+    /// `loop.create_task`).
+    ///
+    /// # Panics
+    ///
+    /// If the loop is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = asyncio::new_event_loop();
+    /// let t = lp.create_task(async { 1 });
+    /// assert_eq!(lp.run_until_complete(t).unwrap().unwrap(), 1);
+    /// ```
+    pub fn create_task<F>(&self, future: F) -> Task<F::Output>
+    where
+        F: Future + 'static,
+    {
+        self.core.spawn(future)
+    }
+
+    /// A new pending [`Future`](crate::Future) bound to this loop (asyncio's
+    /// `loop.create_future`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = asyncio::new_event_loop();
+    /// let fut = lp.create_future::<i32>();
+    /// fut.set_result(3).unwrap();
+    /// assert_eq!(lp.run_until_complete(fut).unwrap(), Ok(3));
+    /// ```
+    pub fn create_future<T: 'static>(&self) -> AsyncioFuture<T> {
+        AsyncioFuture::bound_to(self.weak())
+    }
+
+    /// Schedules `f` to be called in the loop's next iteration, after what is already queued
+    /// (asyncio's `loop.call_soon`). The returned [`Handle`] can cancel it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// let lp = asyncio::new_event_loop();
+    /// let hits = Rc::new(Cell::new(0));
+    /// let h = hits.clone();
+    /// lp.call_soon(move || h.set(h.get() + 1));
+    /// let cancelled = lp.call_soon({ let h = hits.clone(); move || h.set(100) });
+    /// cancelled.cancel();
+    /// lp.run_until_complete(asyncio::sleep(0)).unwrap();
+    /// assert_eq!(hits.get(), 1);
+    /// ```
+    pub fn call_soon(&self, f: impl FnOnce() + 'static) -> Handle {
+        let cb = core::callback(f);
+        self.core.call_soon(cb.clone());
+        Handle { callback: cb }
+    }
+}
+
+impl Default for EventLoop {
+    fn default() -> EventLoop {
+        EventLoop::new()
+    }
+}
+
+impl fmt::Debug for EventLoop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.core.fmt(f)
+    }
+}
+
+/// A scheduled callback: asyncio's `asyncio.Handle`, returned by
+/// [`EventLoop::call_soon`].
+///
+/// # Examples
+///
+/// ```
+/// let lp = asyncio::new_event_loop();
+/// let handle = lp.call_soon(|| println!("never printed"));
+/// handle.cancel();
+/// assert!(handle.cancelled());
+/// ```
+pub struct Handle {
+    callback: Rc<dyn Callback>,
+}
+
+impl Handle {
+    /// Cancels the callback if it has not run yet; what it captured is dropped now.
+    pub fn cancel(&self) {
+        self.callback.cancel();
+    }
+
+    /// True if [`cancel`](Handle::cancel) was called.
+    pub fn cancelled(&self) -> bool {
+        self.callback.is_cancelled()
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("cancelled", &self.cancelled())
+            .finish()
+    }
+}
+
+thread_local! {
+    /// The loop `get_event_loop` returns when none is running (asyncio's policy loop).
+    static CURRENT: RefCell<Option<EventLoop>> = const { RefCell::new(None) };
+}
+
+/// A new event loop (asyncio's `asyncio.new_event_loop`). It is not made the current loop;
+/// see [`set_event_loop`].
+///
+/// # Examples
+///
+/// ```
+/// let lp = asyncio::new_event_loop();
+/// assert_eq!(lp.run_until_complete(async { "ok" }).unwrap(), "ok");
+/// ```
+pub fn new_event_loop() -> EventLoop {
+    EventLoop::new()
+}
+
+/// The running event loop (asyncio's `asyncio.get_running_loop`).
+///
+/// # Errors
+///
+/// [`RuntimeError::NoRunningLoop`] when called outside a running loop.
+///
+/// # Examples
+///
+/// ```
+/// assert!(asyncio::get_running_loop().is_err());
+/// asyncio::run(async {
+///     assert!(asyncio::get_running_loop().is_ok());
+/// });
+/// ```
+pub fn get_running_loop() -> Result<EventLoop, RuntimeError> {
+    with_running(|core| EventLoop::from_core(core.rc())).ok_or(RuntimeError::NoRunningLoop)
+}
+
+/// The running loop, or else this thread's current loop, created on first use (asyncio's
+/// `asyncio.get_event_loop` as the Python 3.7 programs use it).
+///
+/// # Examples
+///
+/// ```
+/// let a = asyncio::get_event_loop();
+/// let b = asyncio::get_event_loop();
+/// a.stop();
+/// b.run_forever().unwrap(); // same loop: it sees the stop and returns
+/// ```
+pub fn get_event_loop() -> EventLoop {
+    if let Ok(lp) = get_running_loop() {
+        return lp;
+    }
+    CURRENT.with(|current| {
+        let mut current = current.borrow_mut();
+        match &*current {
+            Some(lp) if !lp.is_closed() => lp.clone(),
+            _ => current.insert(EventLoop::new()).clone(),
+        }
+    })
+}
+
+/// Makes `event_loop` this thread's current loop, or forgets it with `None` (asyncio's
+/// `asyncio.set_event_loop`).
+///
+/// # Examples
+///
+/// ```
+/// let lp = asyncio::new_event_loop();
+/// asyncio::set_event_loop(Some(lp.clone()));
+/// lp.stop();
+/// asyncio::get_event_loop().run_forever().unwrap(); // the same loop
+/// asyncio::set_event_loop(None);
+/// ```
+pub fn set_event_loop(event_loop: Option<EventLoop>) {
+    let old = CURRENT.with(|current| std::mem::replace(&mut *current.borrow_mut(), event_loop));
+    drop(old); // outside the borrow: dropping a loop runs task destructors
+}

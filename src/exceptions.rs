@@ -1,0 +1,265 @@
+//! The errors of asyncio, as Rust types you can match on.
+//!
+//! Python raises exceptions; this crate returns them. Each type here carries the name of the
+//! asyncio exception it stands for, and its `Display` says what went wrong and what to do.
+
+use std::any::Any;
+use std::fmt;
+use std::sync::Mutex;
+
+/// The operation was cancelled: asyncio's `asyncio.CancelledError`.
+///
+/// Returned by awaiting a [`Future`](crate::Future) that was cancelled, and carried inside
+/// [`TaskError`] when a task was cancelled.
+///
+/// # Examples
+///
+/// ```
+/// let fut = asyncio::Future::<i32>::new();
+/// fut.cancel();
+/// assert_eq!(fut.result(), Err(asyncio::InvalidStateError::Cancelled));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CancelledError;
+
+impl fmt::Display for CancelledError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the operation was cancelled")
+    }
+}
+
+impl std::error::Error for CancelledError {}
+
+/// A future or task was asked for something its state does not allow: asyncio's
+/// `asyncio.InvalidStateError`.
+///
+/// # Examples
+///
+/// ```
+/// use asyncio::InvalidStateError;
+///
+/// let fut = asyncio::Future::new();
+/// assert_eq!(fut.result(), Err(InvalidStateError::NotDone));
+/// fut.set_result(1).unwrap();
+/// assert_eq!(fut.set_result(2), Err(InvalidStateError::AlreadyDone));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InvalidStateError {
+    /// The result was asked for before it was set.
+    NotDone,
+    /// A result was set on a future that already has one (or was cancelled).
+    AlreadyDone,
+    /// The result was asked for, but the future was cancelled.
+    Cancelled,
+}
+
+impl fmt::Display for InvalidStateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            InvalidStateError::NotDone => "Result is not set: await the future first",
+            InvalidStateError::AlreadyDone => {
+                "invalid state: the future is already done; a result can be set only once"
+            }
+            InvalidStateError::Cancelled => "the future was cancelled, so it has no result",
+        })
+    }
+}
+
+impl std::error::Error for InvalidStateError {}
+
+/// The event loop was used in a way its state does not allow: asyncio's `RuntimeError`.
+///
+/// # Examples
+///
+/// ```
+/// let lp = asyncio::new_event_loop();
+/// lp.close().unwrap();
+/// let err = lp.run_until_complete(async {}).unwrap_err();
+/// assert_eq!(err, asyncio::RuntimeError::Closed);
+/// assert_eq!(err.to_string(), "Event loop is closed");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RuntimeError {
+    /// `run_until_complete`/`run_forever` was called on a loop that is already running.
+    AlreadyRunning,
+    /// Another event loop is already running on this thread.
+    AnotherLoopRunning,
+    /// The loop was closed; it cannot run anything again.
+    Closed,
+    /// `stop()` was called before the future given to `run_until_complete` finished.
+    StoppedBeforeComplete,
+    /// There is no running event loop on this thread.
+    NoRunningLoop,
+    /// `close()` was called while the loop was running.
+    CloseWhileRunning,
+}
+
+impl fmt::Display for RuntimeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RuntimeError::AlreadyRunning => "This event loop is already running",
+            RuntimeError::AnotherLoopRunning => {
+                "Cannot run the event loop while another loop is running on this thread"
+            }
+            RuntimeError::Closed => "Event loop is closed",
+            RuntimeError::StoppedBeforeComplete => "Event loop stopped before Future completed.",
+            RuntimeError::NoRunningLoop => {
+                "no running event loop: call this from inside asyncio::run(...) or a task"
+            }
+            RuntimeError::CloseWhileRunning => "Cannot close a running event loop",
+        })
+    }
+}
+
+impl std::error::Error for RuntimeError {}
+
+/// Why awaiting a [`Task`](crate::Task) gave no value: it was cancelled, or its future panicked.
+///
+/// asyncio re-raises the task's exception (or `CancelledError`) at the `await`; here the
+/// `await` returns `Err(TaskError)`. A panic's payload is kept, so it can be re-raised with
+/// [`std::panic::resume_unwind`] via [`TaskError::into_panic`].
+///
+/// # Examples
+///
+/// ```
+/// asyncio::run(async {
+///     let task = asyncio::create_task(async { panic!("boom") });
+///     let err: asyncio::TaskError = task.await.unwrap_err();
+///     assert!(err.is_panic());
+///     assert_eq!(err.panic_message(), Some("boom"));
+/// });
+/// ```
+pub struct TaskError {
+    repr: Repr,
+}
+
+enum Repr {
+    Cancelled,
+    // A Mutex makes the error `Sync` (so it fits `Box<dyn Error + Send + Sync>`) without unsafe;
+    // it is only ever locked on the error path.
+    Panic {
+        message: Box<str>,
+        payload: Mutex<Option<Box<dyn Any + Send>>>,
+    },
+}
+
+impl TaskError {
+    pub(crate) fn cancelled() -> TaskError {
+        TaskError {
+            repr: Repr::Cancelled,
+        }
+    }
+
+    pub(crate) fn panic(payload: Box<dyn Any + Send>) -> TaskError {
+        let message = panic_message(&*payload).into();
+        TaskError {
+            repr: Repr::Panic {
+                message,
+                payload: Mutex::new(Some(payload)),
+            },
+        }
+    }
+
+    /// True if the task was cancelled (asyncio: `CancelledError`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = asyncio::TaskError::from(asyncio::CancelledError);
+    /// assert!(err.is_cancelled());
+    /// ```
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.repr, Repr::Cancelled)
+    }
+
+    /// True if the task's future panicked (asyncio: the task raised an exception).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = asyncio::TaskError::from(asyncio::CancelledError);
+    /// assert!(!err.is_panic());
+    /// ```
+    pub fn is_panic(&self) -> bool {
+        matches!(self.repr, Repr::Panic { .. })
+    }
+
+    /// The panic message, when the payload was a string (as `panic!` makes it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// asyncio::run(async {
+    ///     let err = asyncio::create_task(async { panic!("bad {}", 42) }).await.unwrap_err();
+    ///     assert_eq!(err.panic_message(), Some("bad 42"));
+    /// });
+    /// ```
+    pub fn panic_message(&self) -> Option<&str> {
+        match &self.repr {
+            Repr::Panic { message, .. } => Some(message),
+            Repr::Cancelled => None,
+        }
+    }
+
+    /// The panic payload, to re-raise it with [`std::panic::resume_unwind`].
+    ///
+    /// Returns `Err(self)` if the task was cancelled rather than panicking.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// asyncio::run(async {
+    ///     let err = asyncio::create_task(async { panic!("boom") }).await.unwrap_err();
+    ///     let payload = err.into_panic().ok().unwrap();
+    ///     assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
+    /// });
+    /// ```
+    pub fn into_panic(self) -> Result<Box<dyn Any + Send>, TaskError> {
+        match self.repr {
+            Repr::Panic { message, payload } => {
+                let taken = payload.into_inner().unwrap_or_else(|e| e.into_inner());
+                Ok(taken.unwrap_or_else(|| Box::new(message.into_string())))
+            }
+            Repr::Cancelled => Err(self),
+        }
+    }
+}
+
+impl From<CancelledError> for TaskError {
+    fn from(_: CancelledError) -> TaskError {
+        TaskError::cancelled()
+    }
+}
+
+impl fmt::Debug for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => f.write_str("TaskError::Cancelled"),
+            Repr::Panic { message, .. } => write!(f, "TaskError::Panic({message:?})"),
+        }
+    }
+}
+
+impl fmt::Display for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => f.write_str("the task was cancelled (CancelledError)"),
+            Repr::Panic { message, .. } => write!(f, "the task panicked: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for TaskError {}
+
+/// The text of a panic payload: `panic!` makes a `&str` or a `String`.
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s
+    } else {
+        "Box<dyn Any>"
+    }
+}

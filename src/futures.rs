@@ -1,0 +1,289 @@
+//! The settable future: asyncio's `futures.py`.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
+use std::task::{Context, Poll, Waker};
+
+use crate::events::{EventLoop, get_event_loop};
+use crate::exceptions::{CancelledError, InvalidStateError};
+use crate::runtime::core::{Core, callback, with_running};
+
+/// A value that will be set later, by someone else: asyncio's `asyncio.Future`.
+///
+/// A `Future` is a shared handle (cloning it shares the same future, like a Python reference).
+/// One side calls [`set_result`](Future::set_result); any number of tasks await it, each
+/// getting a clone of the value (or [`CancelledError`] if it was [cancelled](Future::cancel)).
+/// Done callbacks added with [`add_done_callback`](Future::add_done_callback) are scheduled on
+/// the future's event loop when it completes, as asyncio schedules them.
+///
+/// The name is asyncio's; it is not [`std::future::Future`], which it implements.
+///
+/// # Examples
+///
+/// ```
+/// asyncio::run(async {
+///     let fut = asyncio::Future::new();
+///     let setter = fut.clone();
+///     asyncio::create_task(async move {
+///         asyncio::sleep(0.01).await;
+///         setter.set_result("done").unwrap();
+///     });
+///     assert_eq!(fut.await, Ok("done"));
+/// });
+/// ```
+pub struct Future<T> {
+    inner: Rc<Inner<T>>,
+}
+
+struct Inner<T> {
+    state: RefCell<State<T>>,
+    event_loop: Weak<Core>,
+}
+
+type DoneCallback<T> = Box<dyn FnOnce(&Future<T>)>;
+
+struct State<T> {
+    outcome: Outcome<T>,
+    waiters: Vec<Waker>,
+    callbacks: Vec<DoneCallback<T>>,
+}
+
+enum Outcome<T> {
+    Pending,
+    Done(T),
+    Cancelled,
+}
+
+impl<T: 'static> Future<T> {
+    /// A new, pending future bound to the running event loop (or, outside one, to
+    /// [`get_event_loop`]'s loop, as asyncio does).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let fut = asyncio::Future::<u8>::new();
+    /// assert!(!fut.done());
+    /// ```
+    pub fn new() -> Future<T> {
+        let event_loop = with_running(Core::weak).unwrap_or_else(|| get_event_loop().weak());
+        Future::bound_to(event_loop)
+    }
+
+    pub(crate) fn bound_to(event_loop: Weak<Core>) -> Future<T> {
+        Future {
+            inner: Rc::new(Inner {
+                state: RefCell::new(State {
+                    outcome: Outcome::Pending,
+                    waiters: Vec::new(),
+                    callbacks: Vec::new(),
+                }),
+                event_loop,
+            }),
+        }
+    }
+
+    /// Sets the result and wakes every awaiter: asyncio's `Future.set_result`.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidStateError::AlreadyDone`] if the future already has a result or was cancelled;
+    /// the value is dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let fut = asyncio::Future::new();
+    /// assert!(fut.set_result(1).is_ok());
+    /// assert_eq!(fut.set_result(2), Err(asyncio::InvalidStateError::AlreadyDone));
+    /// ```
+    pub fn set_result(&self, value: T) -> Result<(), InvalidStateError> {
+        self.complete(Outcome::Done(value))
+    }
+
+    /// Cancels the future: awaiters get [`CancelledError`]. Returns false if it was already
+    /// done or cancelled (asyncio's `Future.cancel`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let fut = asyncio::Future::<()>::new();
+    /// assert!(fut.cancel());
+    /// assert!(fut.cancelled());
+    /// assert!(!fut.cancel());
+    /// ```
+    pub fn cancel(&self) -> bool {
+        self.complete(Outcome::Cancelled).is_ok()
+    }
+
+    fn complete(&self, outcome: Outcome<T>) -> Result<(), InvalidStateError> {
+        let (waiters, callbacks) = {
+            let mut state = self.inner.state.borrow_mut();
+            if !matches!(state.outcome, Outcome::Pending) {
+                return Err(InvalidStateError::AlreadyDone);
+            }
+            state.outcome = outcome;
+            (
+                std::mem::take(&mut state.waiters),
+                std::mem::take(&mut state.callbacks),
+            )
+        };
+        for waker in waiters {
+            waker.wake();
+        }
+        for cb in callbacks {
+            self.schedule(cb);
+        }
+        Ok(())
+    }
+
+    fn schedule(&self, cb: DoneCallback<T>) {
+        let this = self.clone();
+        match self.inner.event_loop.upgrade() {
+            Some(core) if !core.is_closed() => core.call_soon(callback(move || cb(&this))),
+            _ => cb(&this), // no loop left to schedule on: call it now
+        }
+    }
+
+    /// Adds a callback to run (on the event loop, soon after) when the future is done;
+    /// asyncio's `Future.add_done_callback`. If it is already done, the callback is scheduled
+    /// at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// asyncio::run(async {
+    ///     let seen = Rc::new(Cell::new(0));
+    ///     let fut = asyncio::Future::new();
+    ///     let s = seen.clone();
+    ///     fut.add_done_callback(move |f| s.set(f.result().unwrap()));
+    ///     fut.set_result(7).unwrap();
+    ///     asyncio::sleep(0).await; // callbacks run in the next loop iteration
+    ///     assert_eq!(seen.get(), 7);
+    /// });
+    /// ```
+    pub fn add_done_callback(&self, f: impl FnOnce(&Future<T>) + 'static) {
+        let mut state = self.inner.state.borrow_mut();
+        if matches!(state.outcome, Outcome::Pending) {
+            state.callbacks.push(Box::new(f));
+        } else {
+            drop(state);
+            self.schedule(Box::new(f));
+        }
+    }
+
+    /// The event loop the future belongs to, if it is still alive.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// asyncio::run(async {
+    ///     let fut = asyncio::Future::<()>::new();
+    ///     assert!(fut.get_loop().unwrap().is_running());
+    /// });
+    /// ```
+    pub fn get_loop(&self) -> Option<EventLoop> {
+        self.inner.event_loop.upgrade().map(EventLoop::from_core)
+    }
+}
+
+impl<T> Future<T> {
+    /// True once a result is set or the future is cancelled (asyncio's `Future.done`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let fut = asyncio::Future::new();
+    /// fut.set_result(()).unwrap();
+    /// assert!(fut.done());
+    /// ```
+    pub fn done(&self) -> bool {
+        !matches!(self.inner.state.borrow().outcome, Outcome::Pending)
+    }
+
+    /// True if the future was cancelled (asyncio's `Future.cancelled`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let fut = asyncio::Future::<()>::new();
+    /// assert!(!fut.cancelled());
+    /// ```
+    pub fn cancelled(&self) -> bool {
+        matches!(self.inner.state.borrow().outcome, Outcome::Cancelled)
+    }
+
+    /// The result, without waiting (asyncio's `Future.result`).
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidStateError::NotDone`] if no result is set yet,
+    /// [`InvalidStateError::Cancelled`] if the future was cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let fut = asyncio::Future::new();
+    /// assert_eq!(fut.result(), Err(asyncio::InvalidStateError::NotDone));
+    /// fut.set_result(String::from("Future is done!")).unwrap();
+    /// assert_eq!(fut.result().unwrap(), "Future is done!");
+    /// ```
+    pub fn result(&self) -> Result<T, InvalidStateError>
+    where
+        T: Clone,
+    {
+        match &self.inner.state.borrow().outcome {
+            Outcome::Pending => Err(InvalidStateError::NotDone),
+            Outcome::Done(v) => Ok(v.clone()),
+            Outcome::Cancelled => Err(InvalidStateError::Cancelled),
+        }
+    }
+}
+
+impl<T: 'static> Default for Future<T> {
+    fn default() -> Future<T> {
+        Future::new()
+    }
+}
+
+impl<T> Clone for Future<T> {
+    fn clone(&self) -> Future<T> {
+        Future {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<T: Clone> std::future::Future for Future<T> {
+    type Output = Result<T, CancelledError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.inner.state.borrow_mut();
+        match &state.outcome {
+            Outcome::Done(v) => Poll::Ready(Ok(v.clone())),
+            Outcome::Cancelled => Poll::Ready(Err(CancelledError)),
+            Outcome::Pending => {
+                if !state.waiters.iter().any(|w| w.will_wake(cx.waker())) {
+                    state.waiters.push(cx.waker().clone());
+                }
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl<T> fmt::Debug for Future<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.inner.state.try_borrow().map(|s| match s.outcome {
+            Outcome::Pending => "pending",
+            Outcome::Done(_) => "finished",
+            Outcome::Cancelled => "cancelled",
+        }) {
+            Ok(s) => s,
+            Err(_) => "busy",
+        };
+        write!(f, "<Future {state}>")
+    }
+}

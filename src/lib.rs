@@ -1,0 +1,129 @@
+//! Python's asyncio, for Rust: a small, fast, single-threaded event loop with asyncio's names
+//! and semantics.
+//!
+//! If you know `asyncio`, you know this crate: [`run`] a main coroutine, [`create_task`] to
+//! run things concurrently, [`sleep`], [`gather`], [`wait`], a settable [`Future`], and an
+//! [`EventLoop`] with `run_until_complete`, `run_forever`, `stop` and `close`.
+//!
+//! # A task queue, a run loop, and time
+//!
+//! [`run`] makes an event loop and runs your main future on it. [`create_task`] puts another
+//! future on the loop's run queue; it starts at the next iteration, whether or not you await
+//! its handle:
+//!
+//! ```
+//! asyncio::run(async {
+//!     let task = asyncio::create_task(async { "hello from a task" });
+//!     println!("{}", task.await.unwrap());
+//! });
+//! ```
+//!
+//! Each iteration polls exactly the tasks that were ready when it began; anything woken
+//! meanwhile runs in the next one. So [`sleep`]`(0)` lets every other ready task run once:
+//!
+//! ```
+//! use std::{cell::RefCell, rc::Rc};
+//! asyncio::run(async {
+//!     let log = Rc::new(RefCell::new(Vec::new()));
+//!     let mut tasks = Vec::new();
+//!     for name in ["a", "b"] {
+//!         let log = log.clone();
+//!         tasks.push(asyncio::create_task(async move {
+//!             for i in 0..2 {
+//!                 log.borrow_mut().push(format!("{name}{i}"));
+//!                 asyncio::sleep(0).await;
+//!             }
+//!         }));
+//!     }
+//!     asyncio::wait(tasks).await;
+//!     assert_eq!(*log.borrow(), ["a0", "b0", "a1", "b1"]);
+//! });
+//! ```
+//!
+//! When nothing is ready, the loop sleeps until the next timer. Two coroutines sleeping
+//! concurrently take as long as the longer one, not the sum; on a virtual clock (for tests)
+//! they take no real time at all and the times are exact:
+//!
+//! ```
+//! async fn say_after(delay: f64, what: &'static str) -> &'static str {
+//!     asyncio::sleep(delay).await;
+//!     what
+//! }
+//!
+//! let runner = asyncio::Runner::virtual_time();
+//! let (words, elapsed) = runner.run(async {
+//!     let lp = asyncio::get_running_loop().unwrap();
+//!     let start = lp.time();
+//!     let words = asyncio::gather!(say_after(1.0, "hello"), say_after(4.0, "world"))
+//!         .await
+//!         .unwrap();
+//!     (words, lp.time() - start)
+//! });
+//! assert_eq!(words, ("hello", "world"));
+//! assert_eq!(elapsed, 4.0); // 4 s, not 5 s
+//! ```
+//!
+//! # asyncio names, Rust types
+//!
+//! | asyncio | here |
+//! |---|---|
+//! | `asyncio.run(main())` | [`run`]`(main)` |
+//! | `asyncio.Runner()` | [`Runner`] |
+//! | `asyncio.new_event_loop()`, `get_event_loop()`, `set_event_loop()` | [`new_event_loop`], [`get_event_loop`], [`set_event_loop`] |
+//! | `asyncio.get_running_loop()` | [`get_running_loop`] (a `Result`) |
+//! | `loop.run_until_complete`, `run_forever`, `stop`, `close`, `time`, `call_soon` | methods of [`EventLoop`] |
+//! | `asyncio.create_task`, `ensure_future`, `loop.create_task` | [`create_task`], [`ensure_future`], [`EventLoop::create_task`] |
+//! | `await task` | `task.await` gives `Result<T, `[`TaskError`]`>` |
+//! | `asyncio.Future()`, `loop.create_future()` | [`Future`], [`EventLoop::create_future`] |
+//! | `asyncio.sleep(delay)` | [`sleep`] (seconds as a number, or a `Duration`) |
+//! | `asyncio.gather(*aws)` | [`gather`] (same types), [`gather!`] (mixed types), [`try_gather`] (stop at the first `Err`) |
+//! | `gather(..., return_exceptions=True)` | [`Gather::return_exceptions`] |
+//! | `asyncio.wait(tasks, timeout, return_when)` | [`wait`] with [`Wait::timeout`], [`Wait::return_when`] |
+//! | `CancelledError`, `InvalidStateError`, `RuntimeError` | [`CancelledError`], [`InvalidStateError`], [`RuntimeError`] |
+//!
+//! # Differences from asyncio
+//!
+//! - Errors are values: awaiting a task gives `Err(TaskError)` where asyncio raises.
+//! - Cancellation drops the future (its destructors run) instead of raising
+//!   `CancelledError` inside it.
+//! - One loop per thread, and tasks are `!Send`: this is a single-threaded runtime.
+//!   Wakers are `Send` and may be woken from any thread.
+
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    rust_2018_idioms,
+    unreachable_pub
+)]
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+#![doc(test(attr(deny(warnings))))]
+
+mod coroutines;
+mod events;
+mod exceptions;
+mod futures;
+mod locks;
+mod queues;
+mod runners;
+mod runtime;
+mod tasks;
+
+pub use coroutines::{
+    AsyncGenerator, CoState, Coroutine, CoroutineError, Generator, Yield, Yielder, async_gen,
+};
+
+pub use events::{
+    EventLoop, Handle, LoopBuilder, get_event_loop, get_running_loop, new_event_loop,
+    set_event_loop,
+};
+pub use exceptions::{CancelledError, InvalidStateError, RuntimeError, TaskError};
+pub use futures::Future;
+pub use locks::*;
+pub use queues::*;
+pub use runners::{Runner, run};
+#[doc(hidden)]
+pub use tasks::__private;
+pub use tasks::{
+    Delay, Gather, GatherAll, ReturnWhen, Sleep, Task, TryGather, Wait, create_task, ensure_future,
+    gather, sleep, try_gather, wait,
+};

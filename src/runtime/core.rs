@@ -1,0 +1,581 @@
+//! One event loop: its tasks, its run queue, its timers, and the iteration that drives them.
+//!
+//! # One iteration (`run_once`, CPython's `_run_once`)
+//!
+//! ```text
+//!   inbox (other threads) --drain--> wake_local ----------------+
+//!                                                                v
+//!   wheel --advance(now)--> fired wakers --wake--> wake_local --> ready queue
+//!                                                                |
+//!   swap ready <-> batch; poll exactly the batch, front to back  <+
+//!        (anything woken meanwhile lands in `ready`: next iteration)
+//!   if nothing is ready: park until the next timer (real clock) or jump to it (virtual)
+//! ```
+//!
+//! Ground rules:
+//! - Every `RefCell` here is borrowed only for a few lines of our own code. No user code (a
+//!   future's poll or drop, a waker, a callback) ever runs while one is borrowed, so wakes
+//!   that happen inside user code can always reach the run queue.
+//! - A task is on the run queue at most once: `Slot::scheduled` says it is queued.
+//! - Only the batch taken at the start of an iteration runs in it, so `sleep(0)` lets every
+//!   other ready task run once, and a task that yields forever cannot starve timers.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::pin;
+use std::ptr;
+use std::rc::{Rc, Weak};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use slab::Slab;
+
+use super::remote::{self, Message, Remote};
+use super::task::cell::{Runnable, TaskCell};
+use super::task::id::{MAIN_INDEX, MAX_TASKS, TaskId};
+use super::task::waker::waker;
+use super::time::clock::Clock;
+use super::time::wheel::{TimerKey, Wheel};
+use crate::exceptions::{RuntimeError, panic_message};
+use crate::tasks::Task;
+
+/// An entry of the run queue.
+pub(crate) enum Ready {
+    /// Poll this task.
+    Task(TaskId),
+    /// Call this callback (`call_soon`, done callbacks).
+    Call(Rc<dyn Callback>),
+}
+
+/// A scheduled callback that can be cancelled before it runs (asyncio's `Handle`).
+pub(crate) trait Callback {
+    /// Runs the callback unless it was cancelled; at most once.
+    fn run(&self);
+    /// Cancels the callback and drops it (and what it captured) now.
+    fn cancel(&self);
+    /// True if cancelled.
+    fn is_cancelled(&self) -> bool;
+}
+
+struct CallbackCell<F> {
+    f: Cell<Option<F>>,
+    cancelled: Cell<bool>,
+}
+
+impl<F: FnOnce()> Callback for CallbackCell<F> {
+    fn run(&self) {
+        if let Some(f) = self.f.take() {
+            f();
+        }
+    }
+
+    fn cancel(&self) {
+        self.cancelled.set(true);
+        drop(self.f.take());
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.cancelled.get()
+    }
+}
+
+/// Wraps `f` as a cancellable callback (one allocation).
+pub(crate) fn callback(f: impl FnOnce() + 'static) -> Rc<dyn Callback> {
+    Rc::new(CallbackCell {
+        f: Cell::new(Some(f)),
+        cancelled: Cell::new(false),
+    })
+}
+
+/// A live task in the loop's slab.
+struct Slot {
+    task: Rc<dyn Runnable>,
+    generation: u32,
+    /// True while the task is on the run queue.
+    scheduled: bool,
+}
+
+/// Settings fixed when a loop is built.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Config {
+    pub(crate) virtual_time: bool,
+    pub(crate) debug: bool,
+}
+
+/// The state of one event loop. Shared as `Rc<Core>` by its `EventLoop` handles.
+pub(crate) struct Core {
+    this: Weak<Core>,
+    loop_id: usize,
+    remote: Arc<Remote>,
+    pub(crate) clock: Clock,
+    pub(crate) debug: bool,
+    tasks: RefCell<Slab<Slot>>,
+    ready: RefCell<VecDeque<Ready>>,
+    /// The other half of the run queue's double buffer (empty between iterations).
+    spare: RefCell<VecDeque<Ready>>,
+    wheel: RefCell<Wheel>,
+    fired: RefCell<Vec<Waker>>,
+    inbox: RefCell<Vec<Message>>,
+    next_generation: Cell<u32>,
+    main_scheduled: Cell<bool>,
+    running: Cell<bool>,
+    stopping: Cell<bool>,
+    closed: Cell<bool>,
+}
+
+thread_local! {
+    /// The loop running on this thread, or null. Set only by `Enter`, which keeps it valid.
+    static RUNNING: Cell<*const Core> = const { Cell::new(ptr::null()) };
+}
+
+/// Calls `f` with the loop running on this thread, if any.
+#[inline]
+pub(crate) fn with_running<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
+    let p = RUNNING.try_with(Cell::get).unwrap_or(ptr::null());
+    // SAFETY: RUNNING is non-null only while an `Enter` guard is alive on this thread (its
+    // constructor sets it, its drop, which also runs on unwind, clears it). The guard borrows
+    // the `Core` it points to, so the `Core` is alive for the guard's whole life, and `f` runs
+    // inside that life: it is called from code the loop invokes below `block_on`/`run_forever`,
+    // and it cannot drop the guard, which is private to those frames.
+    unsafe { p.as_ref() }.map(f)
+}
+
+/// Wakes `id` directly if its loop is the one running on this thread. Returns false if not.
+#[inline]
+pub(crate) fn try_wake_on_running_loop(id: TaskId) -> bool {
+    with_running(|core| {
+        if core.loop_id == id.loop_id() {
+            core.wake_local(id);
+            true
+        } else {
+            false
+        }
+    })
+    .unwrap_or(false)
+}
+
+/// Reports a failed task nobody awaited (asyncio: "Task exception was never retrieved").
+pub(crate) fn report_unretrieved(message: &str) {
+    report(&format!(
+        "Task exception was never retrieved\nthe task panicked: {message}"
+    ));
+}
+
+/// Writes an error the program cannot otherwise see to stderr (asyncio's default exception
+/// handler logs it).
+pub(crate) fn report(message: &str) {
+    eprintln!("{message}");
+}
+
+/// Marks a loop as running on this thread for as long as it lives.
+struct Enter<'a> {
+    core: &'a Core,
+}
+
+impl<'a> Enter<'a> {
+    fn new(core: &'a Core) -> Result<Enter<'a>, RuntimeError> {
+        if core.closed.get() {
+            return Err(RuntimeError::Closed);
+        }
+        if core.running.get() {
+            return Err(RuntimeError::AlreadyRunning);
+        }
+        if with_running(|_| ()).is_some() {
+            return Err(RuntimeError::AnotherLoopRunning);
+        }
+        RUNNING.set(core);
+        core.running.set(true);
+        Ok(Enter { core })
+    }
+}
+
+impl Drop for Enter<'_> {
+    fn drop(&mut self) {
+        RUNNING.set(ptr::null());
+        self.core.running.set(false);
+        self.core.main_scheduled.set(false);
+    }
+}
+
+/// Puts what is left of an interrupted batch (a panic in the main future) back in front of
+/// the run queue, so no woken task is forgotten; recycles the buffer.
+struct Batch<'a> {
+    core: &'a Core,
+    items: VecDeque<Ready>,
+}
+
+impl Drop for Batch<'_> {
+    fn drop(&mut self) {
+        if !self.items.is_empty() {
+            let mut ready = self.core.ready.borrow_mut();
+            while let Some(item) = self.items.pop_back() {
+                ready.push_front(item);
+            }
+        }
+        *self.core.spare.borrow_mut() = std::mem::take(&mut self.items);
+    }
+}
+
+impl Core {
+    pub(crate) fn new(config: &Config) -> Rc<Core> {
+        let (loop_id, remote) = remote::register();
+        Rc::new_cyclic(|this| Core {
+            this: this.clone(),
+            loop_id,
+            remote,
+            clock: if config.virtual_time {
+                Clock::virtual_clock()
+            } else {
+                Clock::real()
+            },
+            debug: config.debug,
+            tasks: RefCell::new(Slab::new()),
+            ready: RefCell::new(VecDeque::new()),
+            spare: RefCell::new(VecDeque::new()),
+            wheel: RefCell::new(Wheel::new()),
+            fired: RefCell::new(Vec::new()),
+            inbox: RefCell::new(Vec::new()),
+            next_generation: Cell::new(0),
+            main_scheduled: Cell::new(false),
+            running: Cell::new(false),
+            stopping: Cell::new(false),
+            closed: Cell::new(false),
+        })
+    }
+
+    /// A strong reference to this loop.
+    pub(crate) fn rc(&self) -> Rc<Core> {
+        self.this
+            .upgrade()
+            .expect("the event loop is being dropped")
+    }
+
+    /// A weak reference to this loop.
+    pub(crate) fn weak(&self) -> Weak<Core> {
+        self.this.clone()
+    }
+
+    pub(crate) fn remote(&self) -> &Arc<Remote> {
+        &self.remote
+    }
+
+    pub(crate) fn is_running(&self) -> bool {
+        self.running.get()
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.get()
+    }
+
+    pub(crate) fn stop(&self) {
+        self.stopping.set(true);
+    }
+
+    /// Number of live tasks.
+    pub(crate) fn task_count(&self) -> usize {
+        self.tasks.borrow().len()
+    }
+
+    /// Number of live timer entries (pending or fired but not yet collected).
+    pub(crate) fn timer_count(&self) -> usize {
+        self.wheel.borrow().len()
+    }
+
+    // ----- spawning and waking ---------------------------------------------------------------
+
+    /// Creates a task for `future` and queues its first poll.
+    pub(crate) fn spawn<F>(&self, future: F) -> Task<F::Output>
+    where
+        F: Future + 'static,
+    {
+        if self.closed.get() {
+            panic!("{}: cannot create a task on it", RuntimeError::Closed);
+        }
+        let generation = self.next_generation.get().wrapping_add(1);
+        self.next_generation.set(generation);
+        let mut tasks = self.tasks.borrow_mut();
+        let entry = tasks.vacant_entry();
+        let index = entry.key();
+        assert!(
+            index < MAX_TASKS,
+            "too many tasks alive at once in one event loop (the limit is {MAX_TASKS})"
+        );
+        let id = TaskId::new(self.loop_id, generation as usize, index);
+        let cell = Rc::new(TaskCell::new(id, future));
+        entry.insert(Slot {
+            task: cell.clone(),
+            generation: id.generation() as u32,
+            scheduled: true,
+        });
+        drop(tasks);
+        self.ready.borrow_mut().push_back(Ready::Task(id));
+        Task::from_cell(cell)
+    }
+
+    /// Queues task `id` unless it is already queued or no longer exists.
+    #[inline]
+    pub(crate) fn wake_local(&self, id: TaskId) {
+        if id.index() == MAIN_INDEX {
+            if self.running.get() && !self.main_scheduled.replace(true) {
+                self.ready.borrow_mut().push_back(Ready::Task(id));
+            }
+            return;
+        }
+        let mut tasks = self.tasks.borrow_mut();
+        if let Some(slot) = tasks.get_mut(id.index()) {
+            if slot.generation == id.generation() as u32 && !slot.scheduled {
+                slot.scheduled = true;
+                drop(tasks);
+                self.ready.borrow_mut().push_back(Ready::Task(id));
+            }
+        }
+    }
+
+    /// Queues a callback to run in the next iteration (`call_soon`).
+    pub(crate) fn call_soon(&self, callback: Rc<dyn Callback>) {
+        self.ready.borrow_mut().push_back(Ready::Call(callback));
+    }
+
+    // ----- timers ----------------------------------------------------------------------------
+
+    /// Registers a timer due at `deadline` (a tick) that wakes `waker`.
+    pub(crate) fn timer_insert(&self, deadline: u64, waker: &Waker) -> TimerKey {
+        let waker = waker.clone();
+        let mut wheel = self.wheel.borrow_mut();
+        if wheel.is_empty() {
+            // Keep the wheel's notion of "now" fresh so the entry lands on the right level.
+            wheel.advance(self.clock.now_tick(), &mut Vec::new());
+        }
+        wheel.insert(deadline, waker)
+    }
+
+    /// True if the timer has fired; otherwise makes sure it will wake `waker`.
+    pub(crate) fn timer_poll(&self, key: TimerKey, waker: &Waker) -> bool {
+        let mut wheel = self.wheel.borrow_mut();
+        if wheel.is_fired(key) {
+            true
+        } else {
+            wheel.set_waker(key, waker);
+            false
+        }
+    }
+
+    /// Removes a timer, fired or not.
+    pub(crate) fn timer_remove(&self, key: TimerKey) {
+        self.wheel.borrow_mut().remove(key);
+    }
+
+    // ----- running ---------------------------------------------------------------------------
+
+    /// `run_until_complete`: runs the loop until `future` is done; returns its output.
+    pub(crate) fn block_on<F: Future>(&self, future: F) -> Result<F::Output, RuntimeError> {
+        let _enter = Enter::new(self)?;
+        let mut future = pin!(future);
+        let main = TaskId::new(self.loop_id, 0, MAIN_INDEX);
+        let main_waker = waker(main);
+        let mut output = None;
+        self.main_scheduled.set(true);
+        self.ready.borrow_mut().push_back(Ready::Task(main));
+        loop {
+            self.run_once(&mut || {
+                if output.is_none() {
+                    let mut cx = Context::from_waker(&main_waker);
+                    if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+                        output = Some(v);
+                    }
+                }
+            });
+            if let Some(v) = output.take() {
+                return Ok(v);
+            }
+            if self.stopping.replace(false) {
+                return Err(RuntimeError::StoppedBeforeComplete);
+            }
+        }
+    }
+
+    /// `run_forever`: runs iterations until `stop()` is called.
+    pub(crate) fn run_forever(&self) -> Result<(), RuntimeError> {
+        let _enter = Enter::new(self)?;
+        loop {
+            self.run_once(&mut || {});
+            if self.stopping.replace(false) {
+                return Ok(());
+            }
+        }
+    }
+
+    /// One iteration: inbox, timers (parking if idle), then exactly one batch of ready work.
+    fn run_once(&self, main: &mut dyn FnMut()) {
+        if self.remote.has_pending() {
+            self.drain_inbox();
+        }
+        self.process_timers();
+
+        let mut batch = Batch {
+            core: self,
+            items: std::mem::take(&mut *self.spare.borrow_mut()),
+        };
+        std::mem::swap(&mut batch.items, &mut *self.ready.borrow_mut());
+        while let Some(item) = batch.items.pop_front() {
+            match item {
+                Ready::Task(id) if id.index() == MAIN_INDEX => {
+                    if self.main_scheduled.replace(false) {
+                        main();
+                    }
+                }
+                Ready::Task(id) => self.poll_task(id),
+                Ready::Call(f) => self.run_callback(f),
+            }
+        }
+    }
+
+    fn poll_task(&self, id: TaskId) {
+        let task = {
+            let mut tasks = self.tasks.borrow_mut();
+            match tasks.get_mut(id.index()) {
+                Some(slot) if slot.generation == id.generation() as u32 && slot.scheduled => {
+                    slot.scheduled = false;
+                    slot.task.clone()
+                }
+                _ => return,
+            }
+        };
+        let waker = waker(id);
+        let mut cx = Context::from_waker(&waker);
+        if task.poll(&mut cx) {
+            let removed = {
+                let mut tasks = self.tasks.borrow_mut();
+                match tasks.get(id.index()) {
+                    Some(slot) if slot.generation == id.generation() as u32 => {
+                        Some(tasks.remove(id.index()))
+                    }
+                    _ => None,
+                }
+            };
+            // The task (and, if its handle is gone, its result) is dropped here, unborrowed.
+            drop(removed);
+        }
+    }
+
+    fn run_callback(&self, callback: Rc<dyn Callback>) {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback.run())) {
+            report(&format!(
+                "Exception in callback: panicked: {}",
+                panic_message(&*payload)
+            ));
+        }
+    }
+
+    fn drain_inbox(&self) {
+        let mut messages = std::mem::take(&mut *self.inbox.borrow_mut());
+        self.remote.drain_into(&mut messages);
+        for message in messages.drain(..) {
+            match message {
+                Message::Wake(id) => self.wake_local(id),
+                Message::Call(f) => self.call_soon(callback(f)),
+            }
+        }
+        *self.inbox.borrow_mut() = messages;
+    }
+
+    /// Moves due timers to the run queue; when nothing is ready, first waits for the next one.
+    fn process_timers(&self) {
+        let ready_empty = self.ready.borrow().is_empty();
+        let next = self.wheel.borrow().next_expiration();
+        if next.is_none() && !ready_empty {
+            return; // no timers, work to do: not even a clock read
+        }
+        if ready_empty && !self.stopping.get() && !self.remote.has_pending() {
+            match next {
+                Some(tick) if self.clock.is_virtual() => self.clock.jump_to(tick),
+                Some(tick) => {
+                    let wait = self.clock.until(tick);
+                    if !wait.is_zero() {
+                        park(Some(wait));
+                    }
+                }
+                None => park(None),
+            }
+            if self.remote.has_pending() {
+                self.drain_inbox();
+            }
+        }
+        if next.is_some() {
+            let now = self.clock.now_tick();
+            let mut fired = std::mem::take(&mut *self.fired.borrow_mut());
+            self.wheel.borrow_mut().advance(now, &mut fired);
+            for waker in fired.drain(..) {
+                waker.wake();
+            }
+            *self.fired.borrow_mut() = fired;
+        }
+    }
+
+    // ----- shutting down ---------------------------------------------------------------------
+
+    /// Drops every task's future (cancelling it) and forgets queued work. Tasks spawned by
+    /// destructors meanwhile are cancelled too. `on_pending` sees each task that was pending.
+    pub(crate) fn cancel_all(&self, on_pending: &dyn Fn(&dyn Runnable)) {
+        for _ in 0..64 {
+            let tasks: Vec<Rc<dyn Runnable>> = self
+                .tasks
+                .borrow_mut()
+                .drain()
+                .map(|slot| slot.task)
+                .collect();
+            let queued = std::mem::take(&mut *self.ready.borrow_mut());
+            if tasks.is_empty() && queued.is_empty() {
+                return;
+            }
+            drop(queued); // callbacks that never ran
+            for task in &tasks {
+                on_pending(&**task);
+                task.cancel();
+            }
+        }
+    }
+
+    /// `close()`: cancels what is left and refuses to run again.
+    pub(crate) fn close(&self) -> Result<(), RuntimeError> {
+        if self.running.get() {
+            return Err(RuntimeError::CloseWhileRunning);
+        }
+        if !self.closed.replace(true) {
+            self.cancel_all(&|_| report("Task was destroyed but it is pending!"));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        remote::unregister(self.loop_id);
+        let tasks = std::mem::take(self.tasks.get_mut());
+        for (_, slot) in tasks {
+            slot.task.cancel();
+        }
+    }
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventLoop")
+            .field("running", &self.running.get())
+            .field("closed", &self.closed.get())
+            .field("tasks", &self.tasks.try_borrow().map(|t| t.len()).ok())
+            .field("virtual_time", &self.clock.is_virtual())
+            .finish()
+    }
+}
+
+/// Blocks this thread until unparked (a wake from another thread) or `timeout` passes.
+fn park(timeout: Option<Duration>) {
+    match timeout {
+        Some(d) => std::thread::park_timeout(d),
+        None => std::thread::park(),
+    }
+}

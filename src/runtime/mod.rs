@@ -1,0 +1,20 @@
+//! The private machinery of the event loop.
+//!
+//! ```text
+//!  user future --spawn--> task (task/cell.rs) --id--> run queue (core.rs)
+//!       ^                                               |
+//!       |                                             poll (with a waker that is the id)
+//!       +--------- waker (task/waker.rs) <--------------+
+//!                     ^            ^
+//!        timer fires  |            |  wake from another thread
+//!  sleep --> wheel entry (time/)   remote inbox (remote.rs) + unpark
+//! ```
+//!
+//! Data flows one way: a future becomes a task, a task is polled from the run queue, a waker
+//! puts it back. `task/` says what a task is, `core.rs` who runs it and when, `time/` and
+//! `remote.rs` what wakes it.
+
+pub(crate) mod core;
+pub(crate) mod remote;
+pub(crate) mod task;
+pub(crate) mod time;

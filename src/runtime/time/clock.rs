@@ -1,0 +1,97 @@
+//! Where the loop's time comes from: the real monotonic clock, or a virtual one.
+//!
+//! Timers are kept in whole milliseconds ("ticks"). A deadline is rounded *up* to a tick and
+//! the current time *down*, so a timer can fire late by under a millisecond but never early.
+//!
+//! The virtual clock (trio's autojump clock, tokio's paused clock) only moves when the loop
+//! has nothing ready to run: it jumps straight to the next timer. Hours of sleeps take
+//! microseconds, and times are exact.
+
+use std::cell::Cell;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// Nanoseconds in one tick (1 ms).
+const TICK_NS: u128 = 1_000_000;
+
+/// The process-wide origin of real loop time, so every loop's `time()` agrees.
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+/// A loop's clock.
+#[derive(Debug)]
+pub(crate) enum Clock {
+    /// The machine's monotonic clock.
+    Real,
+    /// Time that advances only when the loop would otherwise wait; nanoseconds since start.
+    Virtual(Cell<u64>),
+}
+
+impl Clock {
+    pub(crate) fn real() -> Clock {
+        epoch();
+        Clock::Real
+    }
+
+    pub(crate) fn virtual_clock() -> Clock {
+        Clock::Virtual(Cell::new(0))
+    }
+
+    pub(crate) fn is_virtual(&self) -> bool {
+        matches!(self, Clock::Virtual(_))
+    }
+
+    /// Time since the clock's origin.
+    #[inline]
+    pub(crate) fn elapsed(&self) -> Duration {
+        match self {
+            Clock::Real => epoch().elapsed(),
+            Clock::Virtual(ns) => Duration::from_nanos(ns.get()),
+        }
+    }
+
+    /// `loop.time()`: seconds as `f64`.
+    pub(crate) fn time(&self) -> f64 {
+        self.elapsed().as_secs_f64()
+    }
+
+    /// The current tick, rounded down.
+    #[inline]
+    pub(crate) fn now_tick(&self) -> u64 {
+        (self.elapsed().as_nanos() / TICK_NS) as u64
+    }
+
+    /// The tick at which a timer of `delay` from now is due, rounded up. `u64::MAX` means
+    /// "never" (the delay is too large to represent).
+    #[inline]
+    pub(crate) fn deadline_after(&self, delay: Duration) -> u64 {
+        let due = self.elapsed().as_nanos() + delay.as_nanos();
+        u64::try_from(due.div_ceil(TICK_NS)).unwrap_or(u64::MAX)
+    }
+
+    /// The tick at which loop time `when` (seconds, as `time()` gives) falls, rounded up.
+    pub(crate) fn tick_at(&self, when: f64) -> u64 {
+        if when.is_nan() || when >= (u64::MAX / 1_000) as f64 {
+            return u64::MAX;
+        }
+        (when.max(0.0) * 1_000.0).ceil() as u64
+    }
+
+    /// How long the real clock has until `tick`; zero if it has passed.
+    pub(crate) fn until(&self, tick: u64) -> Duration {
+        let target = Duration::from_millis(tick);
+        target.saturating_sub(self.elapsed())
+    }
+
+    /// Virtual clock only: jump forward to `tick`.
+    pub(crate) fn jump_to(&self, tick: u64) {
+        if let Clock::Virtual(ns) = self {
+            let target = tick.saturating_mul(TICK_NS as u64);
+            if target > ns.get() {
+                ns.set(target);
+            }
+        }
+    }
+}

@@ -1,0 +1,949 @@
+//! Tasks and the functions that run them: asyncio's `tasks.py`.
+//!
+//! [`create_task`] schedules a future on the running loop and returns a [`Task`] handle;
+//! [`sleep`] suspends the current task; [`gather`] and [`wait`] wait for several tasks.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use crate::events::get_event_loop;
+use crate::exceptions::TaskError;
+use crate::runtime::core::{Core, with_running};
+use crate::runtime::task::cell::{Join, TaskCell};
+use crate::runtime::time::wheel::TimerKey;
+
+/// A future scheduled on an event loop: asyncio's `asyncio.Task`.
+///
+/// Created by [`create_task`], [`ensure_future`] or
+/// [`EventLoop::create_task`](crate::EventLoop::create_task). The task starts running at the
+/// loop's next iteration whether or not anyone awaits it, and dropping the handle does **not**
+/// cancel it: the loop keeps the task alive until it finishes, as asyncio does.
+///
+/// Awaiting the handle gives the task's output, or a [`TaskError`] if the task panicked or was
+/// cancelled.
+///
+/// # Examples
+///
+/// ```
+/// asyncio::run(async {
+///     let task = asyncio::create_task(async { 6 * 7 });
+///     assert_eq!(task.await.unwrap(), 42);
+/// });
+/// ```
+pub struct Task<T> {
+    cell: Rc<dyn Join<T>>,
+}
+
+impl<T> Task<T> {
+    pub(crate) fn from_cell<F>(cell: Rc<TaskCell<F>>) -> Task<T>
+    where
+        F: Future<Output = T> + 'static,
+    {
+        Task { cell }
+    }
+
+    /// True once the task has finished: returned, panicked or been cancelled (asyncio's
+    /// `Task.done()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// asyncio::run(async {
+    ///     let task = asyncio::create_task(async {});
+    ///     assert!(!task.done());
+    ///     asyncio::sleep(0).await; // let it run
+    ///     assert!(task.done());
+    /// });
+    /// ```
+    pub fn done(&self) -> bool {
+        self.cell.is_done()
+    }
+
+    /// True if the task finished by being cancelled (asyncio's `Task.cancelled()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// asyncio::run(async {
+    ///     let task = asyncio::create_task(async {});
+    ///     assert!(!task.cancelled());
+    /// });
+    /// ```
+    pub fn cancelled(&self) -> bool {
+        self.cell.is_cancelled()
+    }
+
+    /// Ready when the task is done, without taking its result.
+    fn poll_done(&self, cx: &mut Context<'_>) -> Poll<()> {
+        self.cell.poll_done(cx)
+    }
+
+    fn failed(&self) -> bool {
+        self.cell.is_failed()
+    }
+}
+
+impl<T> Future for Task<T> {
+    type Output = Result<T, TaskError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.cell.poll_join(cx)
+    }
+}
+
+impl<T> fmt::Debug for Task<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = if self.cancelled() {
+            "cancelled"
+        } else if self.done() {
+            "finished"
+        } else {
+            "pending"
+        };
+        write!(f, "<Task {state} id={}>", self.cell.id().index())
+    }
+}
+
+/// Schedules `future` on the running event loop: asyncio's `asyncio.create_task`.
+///
+/// The task runs concurrently with the caller, starting at the loop's next iteration.
+///
+/// # Panics
+///
+/// If no event loop is running on this thread. Use
+/// [`EventLoop::create_task`](crate::EventLoop::create_task) or [`ensure_future`] to schedule a
+/// task on a loop that is not running yet.
+///
+/// # Examples
+///
+/// ```
+/// asyncio::run(async {
+///     let a = asyncio::create_task(async { "hello" });
+///     let b = asyncio::create_task(async { "world" });
+///     assert_eq!((a.await.unwrap(), b.await.unwrap()), ("hello", "world"));
+/// });
+/// ```
+pub fn create_task<F>(future: F) -> Task<F::Output>
+where
+    F: Future + 'static,
+{
+    match with_running(|core| core.spawn(future)) {
+        Some(task) => task,
+        None => panic!(
+            "create_task: no running event loop; call it inside asyncio::run(...) or a task, \
+             or use EventLoop::create_task / asyncio::ensure_future"
+        ),
+    }
+}
+
+/// Schedules `future` on the current event loop, running or not: asyncio's
+/// `asyncio.ensure_future`.
+///
+/// Outside a running loop the task goes to [`get_event_loop`]'s loop and starts when that loop
+/// runs, which is what the asyncio programs of Python 3.7 rely on.
+///
+/// # Examples
+///
+/// ```
+/// let lp = asyncio::get_event_loop();
+/// let task = asyncio::ensure_future(async { 1 + 1 });
+/// assert_eq!(lp.run_until_complete(task).unwrap().unwrap(), 2);
+/// ```
+pub fn ensure_future<F>(future: F) -> Task<F::Output>
+where
+    F: Future + 'static,
+{
+    match with_running(|core| core.rc()) {
+        Some(core) => core.spawn(future),
+        None => get_event_loop().create_task(future),
+    }
+}
+
+/// Something [`sleep`] accepts as a delay: seconds as a number, or a [`Duration`].
+///
+/// Negative numbers sleep zero seconds (as in asyncio), NaN panics, and a delay too large to
+/// represent (such as `f64::INFINITY` or `Duration::MAX`) never elapses.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// asyncio::run(async {
+///     asyncio::sleep(0.001).await;
+///     asyncio::sleep(Duration::from_millis(1)).await;
+///     asyncio::sleep(0).await;
+/// });
+/// ```
+pub trait Delay {
+    /// The delay as a `Duration`.
+    fn into_duration(self) -> Duration;
+}
+
+impl Delay for Duration {
+    fn into_duration(self) -> Duration {
+        self
+    }
+}
+
+impl Delay for f64 {
+    fn into_duration(self) -> Duration {
+        assert!(
+            !self.is_nan(),
+            "sleep: the delay is NaN; pass a number of seconds"
+        );
+        if self <= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::try_from_secs_f64(self).unwrap_or(Duration::MAX)
+        }
+    }
+}
+
+impl Delay for f32 {
+    fn into_duration(self) -> Duration {
+        f64::from(self).into_duration()
+    }
+}
+
+impl Delay for i32 {
+    fn into_duration(self) -> Duration {
+        Duration::from_secs(self.max(0) as u64)
+    }
+}
+
+impl Delay for i64 {
+    fn into_duration(self) -> Duration {
+        Duration::from_secs(self.max(0) as u64)
+    }
+}
+
+impl Delay for u32 {
+    fn into_duration(self) -> Duration {
+        Duration::from_secs(u64::from(self))
+    }
+}
+
+impl Delay for u64 {
+    fn into_duration(self) -> Duration {
+        Duration::from_secs(self)
+    }
+}
+
+/// Suspends the current task for `delay`: asyncio's `asyncio.sleep`.
+///
+/// `sleep(0)` yields exactly once: every other ready task runs before this one resumes. A
+/// positive delay registers a timer on the running loop when first awaited; the task resumes
+/// no earlier than `delay` after that. Dropping the `Sleep` removes its timer.
+///
+/// # Panics
+///
+/// When a positive delay is awaited outside a running event loop, or the delay is NaN.
+///
+/// # Examples
+///
+/// ```
+/// asyncio::run(async {
+///     let lp = asyncio::get_running_loop().unwrap();
+///     let start = lp.time();
+///     asyncio::sleep(0.05).await;
+///     assert!(lp.time() - start >= 0.05);
+/// });
+/// ```
+pub fn sleep(delay: impl Delay) -> Sleep {
+    Sleep {
+        delay: delay.into_duration(),
+        state: SleepState::Start,
+    }
+}
+
+/// The future returned by [`sleep`].
+///
+/// # Examples
+///
+/// ```
+/// asyncio::run(async {
+///     let nap: asyncio::Sleep = asyncio::sleep(0.01);
+///     nap.await;
+/// });
+/// ```
+#[must_use = "a Sleep does nothing unless awaited"]
+pub struct Sleep {
+    delay: Duration,
+    state: SleepState,
+}
+
+enum SleepState {
+    Start,
+    Yielded,
+    Timer { core: Weak<Core>, key: TimerKey },
+    Forever,
+    Done,
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        match &this.state {
+            SleepState::Start if this.delay.is_zero() => {
+                this.state = SleepState::Yielded;
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+            SleepState::Start => {
+                let delay = this.delay;
+                this.state = with_running(|core| {
+                    let deadline = core.clock.deadline_after(delay);
+                    if deadline == u64::MAX {
+                        SleepState::Forever
+                    } else {
+                        let key = core.timer_insert(deadline, cx.waker());
+                        SleepState::Timer {
+                            core: core.weak(),
+                            key,
+                        }
+                    }
+                })
+                .unwrap_or_else(|| {
+                    panic!("sleep: no running event loop; await it inside asyncio::run(...)")
+                });
+                Poll::Pending
+            }
+            SleepState::Timer { core, key } => {
+                let Some(core) = core.upgrade() else {
+                    return Poll::Pending; // the loop is gone: nothing will ever fire
+                };
+                if core.timer_poll(*key, cx.waker()) {
+                    core.timer_remove(*key);
+                    this.state = SleepState::Done;
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
+            }
+            SleepState::Forever => Poll::Pending,
+            SleepState::Yielded | SleepState::Done => {
+                this.state = SleepState::Done;
+                Poll::Ready(())
+            }
+        }
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        if let SleepState::Timer { core, key } = &self.state {
+            if let Some(core) = core.upgrade() {
+                core.timer_remove(*key);
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Sleep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sleep").field("delay", &self.delay).finish()
+    }
+}
+
+// ----- gather --------------------------------------------------------------------------------
+
+/// A child future not yet scheduled: gathers created outside a running loop schedule their
+/// children when first polled, on the loop that polls them.
+type Deferred<T> = Pin<Box<dyn Future<Output = T>>>;
+
+/// The children of a gather: their handles, and their outcomes as they arrive.
+struct Children<T> {
+    tasks: Vec<Task<T>>,
+    deferred: Vec<Deferred<T>>,
+    outcomes: Vec<Option<Result<T, TaskError>>>,
+    /// Indices of children not yet finished.
+    pending: Vec<usize>,
+}
+
+// The outputs are stored, never pinned: moving a gather is fine whatever `T` is.
+impl<T> Unpin for Children<T> {}
+
+impl<T> Children<T> {
+    fn len(&self) -> usize {
+        self.outcomes.len()
+    }
+}
+
+impl<T: 'static> Children<T> {
+    /// Schedules every future as a task now if a loop is running, else on first poll.
+    fn new<I>(futures: I) -> Children<T>
+    where
+        I: IntoIterator,
+        I::Item: Future<Output = T> + 'static,
+    {
+        let (tasks, deferred): (Vec<_>, Vec<Deferred<T>>) = match with_running(|core| core.rc()) {
+            Some(core) => (
+                futures.into_iter().map(|f| core.spawn(f)).collect(),
+                Vec::new(),
+            ),
+            None => (
+                Vec::new(),
+                futures.into_iter().map(|f| Box::pin(f) as _).collect(),
+            ),
+        };
+        let n = tasks.len() + deferred.len();
+        Children {
+            tasks,
+            deferred,
+            outcomes: (0..n).map(|_| None).collect(),
+            pending: (0..n).rev().collect(),
+        }
+    }
+
+    /// Collects finished children. `Ready(Some(i))` as soon as child `i`'s outcome is a
+    /// failure by `is_failure`; `Ready(None)` when all are done.
+    fn poll(
+        &mut self,
+        cx: &mut Context<'_>,
+        is_failure: impl Fn(&Result<T, TaskError>) -> bool,
+    ) -> Poll<Option<usize>> {
+        if !self.deferred.is_empty() {
+            self.tasks = self.deferred.drain(..).map(create_task).collect();
+        }
+        let mut k = 0;
+        while k < self.pending.len() {
+            let i = self.pending[k];
+            match Pin::new(&mut self.tasks[i]).poll(cx) {
+                Poll::Ready(outcome) => {
+                    let failed = is_failure(&outcome);
+                    self.outcomes[i] = Some(outcome);
+                    self.pending.swap_remove(k);
+                    if failed {
+                        return Poll::Ready(Some(i));
+                    }
+                }
+                Poll::Pending => k += 1,
+            }
+        }
+        if self.pending.is_empty() {
+            Poll::Ready(None)
+        } else {
+            Poll::Pending
+        }
+    }
+
+    fn take(&mut self, i: usize) -> Result<T, TaskError> {
+        self.outcomes[i]
+            .take()
+            .expect("gather polled after completion")
+    }
+
+    fn take_all(&mut self) -> impl Iterator<Item = Result<T, TaskError>> + '_ {
+        self.outcomes
+            .iter_mut()
+            .map(|o| o.take().expect("gather polled after completion"))
+    }
+}
+
+/// Runs futures concurrently as tasks and collects their outputs in argument order:
+/// asyncio's `asyncio.gather(*aws)`.
+///
+/// Inside a running loop each future is scheduled as a task at once; outside one (as in
+/// `loop.run_until_complete(gather(...))`) they are scheduled when the gather is first polled,
+/// on the loop that polls it. Awaiting the gather
+/// gives every output in argument order, or the first failure (a panic or a cancellation) as
+/// soon as it happens; the other children keep running, as in asyncio. For futures whose
+/// output is a `Result`, [`try_gather`] also stops at the first `Err`, and
+/// [`Gather::return_exceptions`] gives every outcome instead. For futures of different types,
+/// use the [`gather!`](crate::gather!) macro.
+///
+/// # Examples
+///
+/// ```
+/// async fn square(x: u64) -> u64 {
+///     asyncio::sleep(0.01).await;
+///     x * x
+/// }
+///
+/// asyncio::run(async {
+///     let squares = asyncio::gather((1..=3).map(square)).await.unwrap();
+///     assert_eq!(squares, [1, 4, 9]);
+/// });
+/// ```
+pub fn gather<I>(futures: I) -> Gather<<I::Item as Future>::Output>
+where
+    I: IntoIterator,
+    I::Item: Future + 'static,
+    <I::Item as Future>::Output: 'static,
+{
+    Gather {
+        children: Children::new(futures),
+    }
+}
+
+/// The future returned by [`gather`].
+///
+/// # Examples
+///
+/// ```
+/// asyncio::run(async {
+///     let g: asyncio::Gather<i32> = asyncio::gather([async { 1 }, async { 2 }]);
+///     assert_eq!(g.await.unwrap(), [1, 2]);
+/// });
+/// ```
+#[must_use = "the children run anyway, but their results are only collected when awaited"]
+pub struct Gather<T> {
+    children: Children<T>,
+}
+
+impl<T> Gather<T> {
+    /// Waits for every child and returns every outcome in argument order, failures included:
+    /// asyncio's `gather(..., return_exceptions=True)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// asyncio::run(async {
+    ///     let out = asyncio::gather([
+    ///         asyncio::create_task(async { 1 }),
+    ///         asyncio::create_task(async { panic!("two") }),
+    ///     ])
+    ///     .return_exceptions()
+    ///     .await;
+    ///     assert_eq!(*out[0].as_ref().unwrap().as_ref().unwrap(), 1);
+    ///     assert!(out[1].as_ref().unwrap().is_err()); // the inner task panicked
+    /// });
+    /// ```
+    pub fn return_exceptions(self) -> GatherAll<T> {
+        GatherAll {
+            children: self.children,
+        }
+    }
+}
+
+impl<T: 'static> Future for Gather<T> {
+    type Output = Result<Vec<T>, TaskError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let children = &mut self.children;
+        match children.poll(cx, Result::is_err) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(i)) => Poll::Ready(Err(children.take(i).err().unwrap())),
+            Poll::Ready(None) => Poll::Ready(children.take_all().collect()),
+        }
+    }
+}
+
+impl<T> fmt::Debug for Gather<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Gather")
+            .field("children", &self.children.len())
+            .field("pending", &self.children.pending.len())
+            .finish()
+    }
+}
+
+/// The future returned by [`Gather::return_exceptions`]: every outcome, in argument order.
+///
+/// # Examples
+///
+/// ```
+/// asyncio::run(async {
+///     let all: asyncio::GatherAll<i32> = asyncio::gather([async { 1 }]).return_exceptions();
+///     assert_eq!(all.await[0].as_ref().unwrap(), &1);
+/// });
+/// ```
+#[must_use = "the children run anyway, but their results are only collected when awaited"]
+pub struct GatherAll<T> {
+    children: Children<T>,
+}
+
+impl<T: 'static> Future for GatherAll<T> {
+    type Output = Vec<Result<T, TaskError>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let children = &mut self.children;
+        match children.poll(cx, |_| false) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(_) => Poll::Ready(children.take_all().collect()),
+        }
+    }
+}
+
+impl<T> fmt::Debug for GatherAll<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GatherAll")
+            .field("children", &self.children.len())
+            .finish()
+    }
+}
+
+/// [`gather`] for futures that return `Result`: the first `Err` (or panic, or cancellation)
+/// is returned at once, while the other children keep running.
+///
+/// A panic or cancellation is turned into `E` with `From<TaskError>`.
+///
+/// # Examples
+///
+/// ```
+/// #[derive(Debug, PartialEq)]
+/// enum MyError { Bad, Task }
+/// impl From<asyncio::TaskError> for MyError {
+///     fn from(_: asyncio::TaskError) -> MyError { MyError::Task }
+/// }
+///
+/// asyncio::run(async {
+///     let ok = asyncio::try_gather([async { Ok::<_, MyError>(1) }, async { Ok(2) }]).await;
+///     assert_eq!(ok, Ok(vec![1, 2]));
+///     let bad = asyncio::try_gather([
+///         Box::pin(async { asyncio::sleep(10).await; Ok(1) }) as std::pin::Pin<Box<dyn Future<Output = _>>>,
+///         Box::pin(async { Err(MyError::Bad) }),
+///     ]);
+///     assert_eq!(bad.await, Err(MyError::Bad)); // at once, not after 10 s
+/// });
+/// ```
+pub fn try_gather<I, T, E>(futures: I) -> TryGather<T, E>
+where
+    I: IntoIterator,
+    I::Item: Future<Output = Result<T, E>> + 'static,
+    T: 'static,
+    E: 'static,
+{
+    TryGather {
+        children: Children::new(futures),
+    }
+}
+
+/// The future returned by [`try_gather`].
+///
+/// # Examples
+///
+/// ```
+/// asyncio::run(async {
+///     let g: asyncio::TryGather<i32, asyncio::TaskError> =
+///         asyncio::try_gather([async { Ok(1) }]);
+///     assert_eq!(g.await.unwrap(), [1]);
+/// });
+/// ```
+#[must_use = "the children run anyway, but their results are only collected when awaited"]
+pub struct TryGather<T, E> {
+    children: Children<Result<T, E>>,
+}
+
+impl<T: 'static, E: From<TaskError> + 'static> Future for TryGather<T, E> {
+    type Output = Result<Vec<T>, E>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let children = &mut self.children;
+        let failed = |o: &Result<Result<T, E>, TaskError>| !matches!(o, Ok(Ok(_)));
+        match children.poll(cx, failed) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(i)) => Poll::Ready(match children.take(i) {
+                Ok(Err(e)) => Err(e),
+                Err(e) => Err(E::from(e)),
+                Ok(Ok(_)) => unreachable!("a success is not a failure"),
+            }),
+            Poll::Ready(None) => Poll::Ready(
+                children
+                    .take_all()
+                    .map(|o| o.map_err(E::from).and_then(|r| r))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+impl<T, E> fmt::Debug for TryGather<T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TryGather")
+            .field("children", &self.children.len())
+            .finish()
+    }
+}
+
+/// Support for the [`gather!`](crate::gather!) macro; not public API.
+#[doc(hidden)]
+pub mod __private {
+    use super::*;
+
+    /// One child of a tuple gather.
+    pub struct Child<T> {
+        state: ChildState<T>,
+    }
+
+    enum ChildState<T> {
+        Deferred(Deferred<T>),
+        Running(Task<T>),
+        Finished(T),
+        Taken,
+    }
+
+    impl<T: 'static> Child<T> {
+        /// Schedules `future` now if a loop is running, else when first polled.
+        pub fn new<F: Future<Output = T> + 'static>(future: F) -> Child<T> {
+            let state = match with_running(|core| core.rc()) {
+                Some(core) => ChildState::Running(core.spawn(future)),
+                None => ChildState::Deferred(Box::pin(future)),
+            };
+            Child { state }
+        }
+
+        fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), TaskError>> {
+            if let ChildState::Deferred(_) = self.state {
+                let ChildState::Deferred(f) = std::mem::replace(&mut self.state, ChildState::Taken)
+                else {
+                    unreachable!()
+                };
+                self.state = ChildState::Running(create_task(f));
+            }
+            let ChildState::Running(task) = &mut self.state else {
+                return Poll::Ready(Ok(()));
+            };
+            match Pin::new(task).poll(cx) {
+                Poll::Ready(Ok(v)) => {
+                    self.state = ChildState::Finished(v);
+                    Poll::Ready(Ok(()))
+                }
+                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                Poll::Pending => Poll::Pending,
+            }
+        }
+
+        fn take(&mut self) -> T {
+            match std::mem::replace(&mut self.state, ChildState::Taken) {
+                ChildState::Finished(v) => v,
+                _ => panic!("gather! polled after completion"),
+            }
+        }
+    }
+
+    impl<T> fmt::Debug for Child<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("Child")
+        }
+    }
+
+    /// A tuple of children that can be polled together.
+    pub trait Children {
+        /// The tuple of outputs.
+        type Output;
+        /// Polls every unfinished child; the first failure is returned at once.
+        fn poll_all(&mut self, cx: &mut Context<'_>) -> Poll<Result<Self::Output, TaskError>>;
+    }
+
+    macro_rules! tuple_children {
+        ($($T:ident $t:ident),+) => {
+            impl<$($T: 'static),+> Children for ($(Child<$T>,)+) {
+                type Output = ($($T,)+);
+                fn poll_all(
+                    &mut self,
+                    cx: &mut Context<'_>,
+                ) -> Poll<Result<Self::Output, TaskError>> {
+                    let ($($t,)+) = self;
+                    let mut all_done = true;
+                    $(
+                        match $t.poll(cx) {
+                            Poll::Ready(Ok(())) => {}
+                            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                            Poll::Pending => all_done = false,
+                        }
+                    )+
+                    if !all_done {
+                        return Poll::Pending;
+                    }
+                    Poll::Ready(Ok(($($t.take(),)+)))
+                }
+            }
+        };
+    }
+
+    tuple_children!(A a);
+    tuple_children!(A a, B b);
+    tuple_children!(A a, B b, C c);
+    tuple_children!(A a, B b, C c, D d);
+    tuple_children!(A a, B b, C c, D d, E e);
+    tuple_children!(A a, B b, C c, D d, E e, F f);
+    tuple_children!(A a, B b, C c, D d, E e, F f, G g);
+    tuple_children!(A a, B b, C c, D d, E e, F f, G g, H h);
+    tuple_children!(A a, B b, C c, D d, E e, F f, G g, H h, I i);
+    tuple_children!(A a, B b, C c, D d, E e, F f, G g, H h, I i, J j);
+    tuple_children!(A a, B b, C c, D d, E e, F f, G g, H h, I i, J j, K k);
+    tuple_children!(A a, B b, C c, D d, E e, F f, G g, H h, I i, J j, K k, L l);
+
+    /// The future the [`gather!`](crate::gather!) macro returns.
+    #[must_use = "the children run anyway, but their results are only collected when awaited"]
+    #[derive(Debug)]
+    pub struct GatherTuple<C>(pub C);
+
+    impl<C: Children + Unpin> Future for GatherTuple<C> {
+        type Output = Result<C::Output, TaskError>;
+
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+            self.0.poll_all(cx)
+        }
+    }
+}
+
+/// [`gather`] for futures of different types (up to 12): outputs come back as a tuple.
+///
+/// Each future is scheduled as a task (at once inside a running loop, else when first
+/// polled); awaiting gives `Ok((a, b, ...))` in argument
+/// order, or the first panic or cancellation as soon as it happens.
+///
+/// # Examples
+///
+/// ```
+/// asyncio::run(async {
+///     let (n, s) = asyncio::gather!(async { 1 }, async { "one" }).await.unwrap();
+///     assert_eq!((n, s), (1, "one"));
+/// });
+/// ```
+#[macro_export]
+macro_rules! gather {
+    ($($future:expr),+ $(,)?) => {
+        $crate::__private::GatherTuple((
+            $($crate::__private::Child::new($future),)+
+        ))
+    };
+}
+
+// ----- wait ----------------------------------------------------------------------------------
+
+/// When [`wait`] returns: asyncio's `FIRST_COMPLETED`, `FIRST_EXCEPTION`, `ALL_COMPLETED`.
+///
+/// # Examples
+///
+/// ```
+/// use asyncio::ReturnWhen;
+/// assert_eq!(ReturnWhen::default(), ReturnWhen::AllCompleted);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReturnWhen {
+    /// As soon as any task finishes.
+    FirstCompleted,
+    /// As soon as any task panics (cancellation does not count), else when all finish.
+    FirstException,
+    /// When every task has finished.
+    #[default]
+    AllCompleted,
+}
+
+/// Waits for tasks without taking their results: asyncio's `asyncio.wait`.
+///
+/// Resolves to `(done, pending)`: the tasks that finished and those that did not, each in
+/// argument order. By default it waits for all of them; [`Wait::return_when`] and
+/// [`Wait::timeout`] return earlier. It never cancels anything.
+///
+/// # Examples
+///
+/// ```
+/// asyncio::run(async {
+///     let tasks = vec![
+///         asyncio::create_task(async { 1 }),
+///         asyncio::create_task(async { 2 }),
+///     ];
+///     let (done, pending) = asyncio::wait(tasks).await;
+///     assert_eq!((done.len(), pending.len()), (2, 0));
+/// });
+/// ```
+pub fn wait<T, I>(tasks: I) -> Wait<T>
+where
+    I: IntoIterator<Item = Task<T>>,
+{
+    Wait {
+        tasks: tasks.into_iter().collect(),
+        return_when: ReturnWhen::AllCompleted,
+        timeout: None,
+    }
+}
+
+/// The future returned by [`wait`].
+///
+/// # Examples
+///
+/// ```
+/// use asyncio::ReturnWhen;
+/// asyncio::run(async {
+///     let slow = asyncio::create_task(asyncio::sleep(10));
+///     let fast = asyncio::create_task(asyncio::sleep(0.01));
+///     let (done, pending) = asyncio::wait([slow, fast])
+///         .return_when(ReturnWhen::FirstCompleted)
+///         .await;
+///     assert_eq!((done.len(), pending.len()), (1, 1));
+/// });
+/// ```
+#[must_use = "wait does nothing unless awaited"]
+pub struct Wait<T> {
+    tasks: Vec<Task<T>>,
+    return_when: ReturnWhen,
+    timeout: Option<Pin<Box<Sleep>>>,
+}
+
+impl<T> Wait<T> {
+    /// Sets when to return (asyncio's `return_when=`).
+    pub fn return_when(mut self, when: ReturnWhen) -> Wait<T> {
+        self.return_when = when;
+        self
+    }
+
+    /// Returns after at most `delay`, with the unfinished tasks in `pending` (asyncio's
+    /// `timeout=`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// asyncio::run(async {
+    ///     let slow = asyncio::create_task(asyncio::sleep(10));
+    ///     let (done, pending) = asyncio::wait([slow]).timeout(0.01).await;
+    ///     assert_eq!((done.len(), pending.len()), (0, 1));
+    /// });
+    /// ```
+    pub fn timeout(mut self, delay: impl Delay) -> Wait<T> {
+        self.timeout = Some(Box::pin(sleep(delay)));
+        self
+    }
+
+    fn split(&mut self) -> (Vec<Task<T>>, Vec<Task<T>>) {
+        self.tasks.drain(..).partition(Task::done)
+    }
+}
+
+impl<T> Future for Wait<T> {
+    type Output = (Vec<Task<T>>, Vec<Task<T>>);
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let (mut finished, mut failed) = (0, false);
+        for task in &this.tasks {
+            if task.poll_done(cx).is_ready() {
+                finished += 1;
+                failed |= task.failed();
+            }
+        }
+        let ready = match this.return_when {
+            _ if finished == this.tasks.len() => true,
+            ReturnWhen::FirstCompleted => finished > 0,
+            ReturnWhen::FirstException => failed,
+            ReturnWhen::AllCompleted => false,
+        };
+        let timed_out = this
+            .timeout
+            .as_mut()
+            .is_some_and(|t| t.as_mut().poll(cx).is_ready());
+        if ready || timed_out {
+            Poll::Ready(this.split())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+impl<T> fmt::Debug for Wait<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Wait")
+            .field("tasks", &self.tasks.len())
+            .field("return_when", &self.return_when)
+            .finish()
+    }
+}
