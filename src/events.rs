@@ -3,12 +3,14 @@
 
 use std::cell::RefCell;
 use std::fmt;
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::rc::{Rc, Weak};
+use std::sync::Arc;
 
 use crate::exceptions::RuntimeError;
 use crate::futures::Future as AsyncioFuture;
 use crate::runtime::core::{self, Callback, Config, Core, with_running};
+use crate::runtime::remote::{Message, Remote};
 use crate::tasks::Task;
 
 /// An event loop: asyncio's `asyncio.AbstractEventLoop`.
@@ -125,8 +127,8 @@ impl EventLoop {
     /// let task = lp.create_task(async { "from a task" });
     /// assert_eq!(lp.run_until_complete(task).unwrap().unwrap(), "from a task");
     /// ```
-    pub fn run_until_complete<F: Future>(&self, future: F) -> Result<F::Output, RuntimeError> {
-        self.core.block_on(future)
+    pub fn run_until_complete<F: IntoFuture>(&self, future: F) -> Result<F::Output, RuntimeError> {
+        self.core.block_on(future.into_future())
     }
 
     /// Runs the loop until [`stop`](EventLoop::stop) is called: asyncio's `loop.run_forever`.
@@ -289,6 +291,69 @@ impl EventLoop {
         let cb = core::callback(f);
         self.core.call_soon(cb.clone());
         Handle { callback: cb }
+    }
+
+    /// A handle to this loop that other threads may use: it is `Send + Sync`, where the
+    /// `EventLoop` itself stays on its thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = asyncio::new_event_loop();
+    /// let handle = lp.threadsafe_handle();
+    /// std::thread::spawn(move || handle.stop());
+    /// lp.run_forever().unwrap(); // returns once the other thread's stop arrives
+    /// ```
+    pub fn threadsafe_handle(&self) -> ThreadsafeHandle {
+        ThreadsafeHandle {
+            remote: self.core.remote().clone(),
+        }
+    }
+}
+
+/// The part of an [`EventLoop`] other threads may use: asyncio's `loop.call_soon_threadsafe`.
+///
+/// Posting to the loop wakes it at once if it is parked waiting for a timer.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::mpsc;
+/// let lp = asyncio::new_event_loop();
+/// let handle = lp.threadsafe_handle();
+/// let (tx, rx) = mpsc::channel();
+/// std::thread::spawn(move || {
+///     handle.call_soon_threadsafe(move || tx.send("ran on the loop").unwrap());
+///     handle.stop();
+/// });
+/// lp.run_forever().unwrap();
+/// assert_eq!(rx.recv().unwrap(), "ran on the loop");
+/// ```
+#[derive(Clone)]
+pub struct ThreadsafeHandle {
+    remote: Arc<Remote>,
+}
+
+impl ThreadsafeHandle {
+    /// Schedules `f` to run on the loop's thread in its next iteration, waking the loop.
+    pub fn call_soon_threadsafe(&self, f: impl FnOnce() + Send + 'static) {
+        self.remote.post(Message::Call(Box::new(f)));
+    }
+
+    /// Stops the loop after its current iteration (`loop.stop()` from another thread, as
+    /// asyncio spells it: `loop.call_soon_threadsafe(loop.stop)`).
+    pub fn stop(&self) {
+        self.call_soon_threadsafe(|| {
+            if let Ok(lp) = get_running_loop() {
+                lp.stop();
+            }
+        });
+    }
+}
+
+impl fmt::Debug for ThreadsafeHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ThreadsafeHandle")
     }
 }
 

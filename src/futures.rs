@@ -138,9 +138,12 @@ impl<T: 'static> Future<T> {
         Ok(())
     }
 
+    /// Schedules a done callback on the running loop (or, when none runs, the future's own
+    /// loop), so a future made outside a loop still calls back inside the one that uses it.
     fn schedule(&self, cb: DoneCallback<T>) {
         let this = self.clone();
-        match self.inner.event_loop.upgrade() {
+        let running = with_running(Core::rc);
+        match running.or_else(|| self.inner.event_loop.upgrade()) {
             Some(core) if !core.is_closed() => core.call_soon(callback(move || cb(&this))),
             _ => cb(&this), // no loop left to schedule on: call it now
         }
@@ -276,14 +279,16 @@ impl<T: Clone> std::future::Future for Future<T> {
 
 impl<T> fmt::Debug for Future<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match self.inner.state.try_borrow().map(|s| match s.outcome {
-            Outcome::Pending => "pending",
-            Outcome::Done(_) => "finished",
-            Outcome::Cancelled => "cancelled",
-        }) {
-            Ok(s) => s,
-            Err(_) => "busy",
-        };
+        let state = self
+            .inner
+            .state
+            .try_borrow()
+            .map(|s| match s.outcome {
+                Outcome::Pending => "pending",
+                Outcome::Done(_) => "finished",
+                Outcome::Cancelled => "cancelled",
+            })
+            .unwrap_or("busy");
         write!(f, "<Future {state}>")
     }
 }

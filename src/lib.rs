@@ -2,7 +2,7 @@
 //! and semantics.
 //!
 //! If you know `asyncio`, you know this crate: [`run`] a main coroutine, [`create_task`] to
-//! run things concurrently, [`sleep`], [`gather`], [`wait`], a settable [`Future`], and an
+//! run things concurrently, [`sleep`], [`gather`](fn@gather), [`wait`], a settable [`Future`], and an
 //! [`EventLoop`] with `run_until_complete`, `run_forever`, `stop` and `close`.
 //!
 //! # A task queue, a run loop, and time
@@ -76,7 +76,7 @@
 //! | `await task` | `task.await` gives `Result<T, `[`TaskError`]`>` |
 //! | `asyncio.Future()`, `loop.create_future()` | [`Future`], [`EventLoop::create_future`] |
 //! | `asyncio.sleep(delay)` | [`sleep`] (seconds as a number, or a `Duration`) |
-//! | `asyncio.gather(*aws)` | [`gather`] (same types), [`gather!`] (mixed types), [`try_gather`] (stop at the first `Err`) |
+//! | `asyncio.gather(*aws)` | [`gather`](fn@gather) (same types), [`gather!`] (mixed types), [`try_gather`] (stop at the first `Err`) |
 //! | `gather(..., return_exceptions=True)` | [`Gather::return_exceptions`] |
 //! | `asyncio.wait(tasks, timeout, return_when)` | [`wait`] with [`Wait::timeout`], [`Wait::return_when`] |
 //! | `CancelledError`, `InvalidStateError`, `RuntimeError` | [`CancelledError`], [`InvalidStateError`], [`RuntimeError`] |
@@ -113,8 +113,8 @@ pub use coroutines::{
 };
 
 pub use events::{
-    EventLoop, Handle, LoopBuilder, get_event_loop, get_running_loop, new_event_loop,
-    set_event_loop,
+    EventLoop, Handle, LoopBuilder, ThreadsafeHandle, get_event_loop, get_running_loop,
+    new_event_loop, set_event_loop,
 };
 pub use exceptions::{CancelledError, InvalidStateError, RuntimeError, TaskError};
 pub use futures::Future;
@@ -124,6 +124,6 @@ pub use runners::{Runner, run};
 #[doc(hidden)]
 pub use tasks::__private;
 pub use tasks::{
-    Delay, Gather, GatherAll, ReturnWhen, Sleep, Task, TryGather, Wait, create_task, ensure_future,
-    gather, sleep, try_gather, wait,
+    Awaitable, Delay, Gather, GatherAll, ReturnWhen, Sleep, Task, TaskFuture, TryGather, Wait,
+    create_task, ensure_future, gather, sleep, try_gather, wait,
 };

@@ -1,6 +1,6 @@
 //! Running a program's main future: asyncio's `runners.py`.
 
-use std::future::Future;
+use std::future::IntoFuture;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
 use crate::events::EventLoop;
@@ -33,7 +33,7 @@ use crate::exceptions::RuntimeError;
 ///     b.await.unwrap();
 /// });
 /// ```
-pub fn run<F: Future>(main: F) -> F::Output {
+pub fn run<F: IntoFuture>(main: F) -> F::Output {
     Runner::new().run(main)
 }
 
@@ -105,7 +105,7 @@ impl Runner {
     ///
     /// If an event loop is already running on this thread, or the runner was closed; and
     /// with `main`'s own panic, after cleanup, if `main` panics.
-    pub fn run<F: Future>(&self, main: F) -> F::Output {
+    pub fn run<F: IntoFuture>(&self, main: F) -> F::Output {
         match catch_unwind(AssertUnwindSafe(|| {
             self.event_loop.run_until_complete(main)
         })) {

@@ -1,16 +1,16 @@
 //! Tasks and the functions that run them: asyncio's `tasks.py`.
 //!
 //! [`create_task`] schedules a future on the running loop and returns a [`Task`] handle;
-//! [`sleep`] suspends the current task; [`gather`] and [`wait`] wait for several tasks.
+//! [`sleep`] suspends the current task; [`gather`](fn@gather) and [`wait`] wait for several tasks.
 
 use std::fmt;
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use crate::events::get_event_loop;
+use crate::events::{EventLoop, get_event_loop, get_running_loop};
 use crate::exceptions::TaskError;
 use crate::runtime::core::{Core, with_running};
 use crate::runtime::task::cell::{Join, TaskCell};
@@ -77,6 +77,11 @@ impl<T> Task<T> {
         self.cell.is_cancelled()
     }
 
+    /// Takes the result if done; otherwise registers the waker.
+    fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<T, TaskError>> {
+        self.cell.poll_join(cx)
+    }
+
     /// Ready when the task is done, without taking its result.
     fn poll_done(&self, cx: &mut Context<'_>) -> Poll<()> {
         self.cell.poll_done(cx)
@@ -87,11 +92,54 @@ impl<T> Task<T> {
     }
 }
 
-impl<T> Future for Task<T> {
+impl<T> IntoFuture for Task<T> {
+    type Output = Result<T, TaskError>;
+    type IntoFuture = TaskFuture<T>;
+
+    fn into_future(self) -> TaskFuture<T> {
+        TaskFuture { task: self }
+    }
+}
+
+/// The future that awaiting a [`Task`] runs: it resolves to the task's output.
+///
+/// `Task` is [`IntoFuture`] rather than a `Future` itself so that [`gather`](fn@gather),
+/// [`ensure_future`] and friends can tell a task (used as it is, as asyncio does) from a
+/// coroutine (scheduled as a new task). Call `.into_future()` to hand a task to a combinator
+/// that wants a `Future`.
+///
+/// # Examples
+///
+/// ```
+/// use std::future::IntoFuture;
+/// asyncio::run(async {
+///     let fut: asyncio::TaskFuture<u8> = asyncio::create_task(async { 7 }).into_future();
+///     assert_eq!(fut.await.unwrap(), 7);
+/// });
+/// ```
+#[must_use = "a TaskFuture does nothing unless awaited (the task runs anyway)"]
+pub struct TaskFuture<T> {
+    task: Task<T>,
+}
+
+impl<T> TaskFuture<T> {
+    /// The task being awaited.
+    pub fn task(&self) -> &Task<T> {
+        &self.task
+    }
+}
+
+impl<T> Future for TaskFuture<T> {
     type Output = Result<T, TaskError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.cell.poll_join(cx)
+        self.task.cell.poll_join(cx)
+    }
+}
+
+impl<T> fmt::Debug for TaskFuture<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.task.fmt(f)
     }
 }
 
@@ -140,8 +188,82 @@ where
     }
 }
 
-/// Schedules `future` on the current event loop, running or not: asyncio's
-/// `asyncio.ensure_future`.
+/// What [`ensure_future`], [`gather`](fn@gather) and [`gather!`](crate::gather!) accept: a [`Task`],
+/// used as it is, or any future, scheduled as a new task (asyncio's "awaitable").
+///
+/// # Examples
+///
+/// ```
+/// asyncio::run(async {
+///     let task = asyncio::create_task(async { 1 });
+///     // a task and a coroutine, side by side; the task is not wrapped again
+///     let (a, b) = asyncio::gather!(task, async { 2 }).await.unwrap();
+///     assert_eq!((a, b), (1, 2));
+/// });
+/// ```
+pub trait Awaitable {
+    /// What the awaitable produces.
+    type Output: 'static;
+    /// Schedules it on `event_loop` (a task is returned as it is).
+    fn into_task(self, event_loop: &EventLoop) -> Task<Self::Output>;
+    /// Keeps it to be scheduled later, on whichever loop first polls the combinator.
+    #[doc(hidden)]
+    fn defer(self) -> Deferred<Self::Output>;
+}
+
+impl<F> Awaitable for F
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    type Output = F::Output;
+
+    fn into_task(self, event_loop: &EventLoop) -> Task<F::Output> {
+        event_loop.create_task(self)
+    }
+
+    fn defer(self) -> Deferred<F::Output> {
+        Deferred::Future(Box::pin(self))
+    }
+}
+
+impl<T: 'static> Awaitable for Task<T> {
+    type Output = T;
+
+    fn into_task(self, _: &EventLoop) -> Task<T> {
+        self
+    }
+
+    fn defer(self) -> Deferred<T> {
+        Deferred::Task(self)
+    }
+}
+
+/// An awaitable waiting to be scheduled; not public API.
+#[doc(hidden)]
+pub enum Deferred<T> {
+    Task(Task<T>),
+    Future(Pin<Box<dyn Future<Output = T>>>),
+}
+
+impl<T: 'static> Deferred<T> {
+    /// Schedules it on the running loop.
+    fn schedule(self) -> Task<T> {
+        match self {
+            Deferred::Task(task) => task,
+            Deferred::Future(f) => create_task(f),
+        }
+    }
+}
+
+impl<T> fmt::Debug for Deferred<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Deferred")
+    }
+}
+
+/// Turns an awaitable into a task on the current event loop, running or not: asyncio's
+/// `asyncio.ensure_future`. A [`Task`] is returned as it is.
 ///
 /// Outside a running loop the task goes to [`get_event_loop`]'s loop and starts when that loop
 /// runs, which is what the asyncio programs of Python 3.7 rely on.
@@ -153,13 +275,10 @@ where
 /// let task = asyncio::ensure_future(async { 1 + 1 });
 /// assert_eq!(lp.run_until_complete(task).unwrap().unwrap(), 2);
 /// ```
-pub fn ensure_future<F>(future: F) -> Task<F::Output>
-where
-    F: Future + 'static,
-{
-    match with_running(|core| core.rc()) {
-        Some(core) => core.spawn(future),
-        None => get_event_loop().create_task(future),
+pub fn ensure_future<A: Awaitable>(awaitable: A) -> Task<A::Output> {
+    match get_running_loop() {
+        Ok(lp) => awaitable.into_task(&lp),
+        Err(_) => awaitable.into_task(&get_event_loop()),
     }
 }
 
@@ -353,10 +472,6 @@ impl fmt::Debug for Sleep {
 
 // ----- gather --------------------------------------------------------------------------------
 
-/// A child future not yet scheduled: gathers created outside a running loop schedule their
-/// children when first polled, on the loop that polls them.
-type Deferred<T> = Pin<Box<dyn Future<Output = T>>>;
-
 /// The children of a gather: their handles, and their outcomes as they arrive.
 struct Children<T> {
     tasks: Vec<Task<T>>,
@@ -376,20 +491,20 @@ impl<T> Children<T> {
 }
 
 impl<T: 'static> Children<T> {
-    /// Schedules every future as a task now if a loop is running, else on first poll.
-    fn new<I>(futures: I) -> Children<T>
+    /// Schedules every awaitable as a task now if a loop is running, else on first poll.
+    fn new<I>(awaitables: I) -> Children<T>
     where
         I: IntoIterator,
-        I::Item: Future<Output = T> + 'static,
+        I::Item: Awaitable<Output = T>,
     {
-        let (tasks, deferred): (Vec<_>, Vec<Deferred<T>>) = match with_running(|core| core.rc()) {
-            Some(core) => (
-                futures.into_iter().map(|f| core.spawn(f)).collect(),
+        let (tasks, deferred): (Vec<_>, Vec<_>) = match get_running_loop() {
+            Ok(lp) => (
+                awaitables.into_iter().map(|a| a.into_task(&lp)).collect(),
                 Vec::new(),
             ),
-            None => (
+            Err(_) => (
                 Vec::new(),
-                futures.into_iter().map(|f| Box::pin(f) as _).collect(),
+                awaitables.into_iter().map(Awaitable::defer).collect(),
             ),
         };
         let n = tasks.len() + deferred.len();
@@ -409,12 +524,12 @@ impl<T: 'static> Children<T> {
         is_failure: impl Fn(&Result<T, TaskError>) -> bool,
     ) -> Poll<Option<usize>> {
         if !self.deferred.is_empty() {
-            self.tasks = self.deferred.drain(..).map(create_task).collect();
+            self.tasks = self.deferred.drain(..).map(Deferred::schedule).collect();
         }
         let mut k = 0;
         while k < self.pending.len() {
             let i = self.pending[k];
-            match Pin::new(&mut self.tasks[i]).poll(cx) {
+            match self.tasks[i].poll_result(cx) {
                 Poll::Ready(outcome) => {
                     let failed = is_failure(&outcome);
                     self.outcomes[i] = Some(outcome);
@@ -446,8 +561,10 @@ impl<T: 'static> Children<T> {
     }
 }
 
-/// Runs futures concurrently as tasks and collects their outputs in argument order:
+/// Runs awaitables concurrently as tasks and collects their outputs in argument order:
 /// asyncio's `asyncio.gather(*aws)`.
+///
+/// Futures become new tasks; [`Task`]s are used as they are (see [`Awaitable`]).
 ///
 /// Inside a running loop each future is scheduled as a task at once; outside one (as in
 /// `loop.run_until_complete(gather(...))`) they are scheduled when the gather is first polled,
@@ -471,24 +588,23 @@ impl<T: 'static> Children<T> {
 ///     assert_eq!(squares, [1, 4, 9]);
 /// });
 /// ```
-pub fn gather<I>(futures: I) -> Gather<<I::Item as Future>::Output>
+pub fn gather<I>(awaitables: I) -> Gather<<I::Item as Awaitable>::Output>
 where
     I: IntoIterator,
-    I::Item: Future + 'static,
-    <I::Item as Future>::Output: 'static,
+    I::Item: Awaitable,
 {
     Gather {
-        children: Children::new(futures),
+        children: Children::new(awaitables),
     }
 }
 
-/// The future returned by [`gather`].
+/// The future returned by [`gather`](fn@gather).
 ///
 /// # Examples
 ///
 /// ```
 /// asyncio::run(async {
-///     let g: asyncio::Gather<i32> = asyncio::gather([async { 1 }, async { 2 }]);
+///     let g: asyncio::Gather<i32> = asyncio::gather((1..=2).map(|i| async move { i }));
 ///     assert_eq!(g.await.unwrap(), [1, 2]);
 /// });
 /// ```
@@ -511,8 +627,8 @@ impl<T> Gather<T> {
     ///     ])
     ///     .return_exceptions()
     ///     .await;
-    ///     assert_eq!(*out[0].as_ref().unwrap().as_ref().unwrap(), 1);
-    ///     assert!(out[1].as_ref().unwrap().is_err()); // the inner task panicked
+    ///     assert_eq!(*out[0].as_ref().unwrap(), 1);
+    ///     assert!(out[1].as_ref().unwrap_err().is_panic());
     /// });
     /// ```
     pub fn return_exceptions(self) -> GatherAll<T> {
@@ -579,7 +695,7 @@ impl<T> fmt::Debug for GatherAll<T> {
     }
 }
 
-/// [`gather`] for futures that return `Result`: the first `Err` (or panic, or cancellation)
+/// [`gather`](fn@gather) for futures that return `Result`: the first `Err` (or panic, or cancellation)
 /// is returned at once, while the other children keep running.
 ///
 /// A panic or cancellation is turned into `E` with `From<TaskError>`.
@@ -593,25 +709,26 @@ impl<T> fmt::Debug for GatherAll<T> {
 ///     fn from(_: asyncio::TaskError) -> MyError { MyError::Task }
 /// }
 ///
+/// async fn check(x: u32) -> Result<u32, MyError> {
+///     asyncio::sleep(f64::from(x) / 100.0).await;
+///     if x == 2 { Err(MyError::Bad) } else { Ok(x) }
+/// }
+///
 /// asyncio::run(async {
-///     let ok = asyncio::try_gather([async { Ok::<_, MyError>(1) }, async { Ok(2) }]).await;
-///     assert_eq!(ok, Ok(vec![1, 2]));
-///     let bad = asyncio::try_gather([
-///         Box::pin(async { asyncio::sleep(10).await; Ok(1) }) as std::pin::Pin<Box<dyn Future<Output = _>>>,
-///         Box::pin(async { Err(MyError::Bad) }),
-///     ]);
-///     assert_eq!(bad.await, Err(MyError::Bad)); // at once, not after 10 s
+///     assert_eq!(asyncio::try_gather([0, 1].map(check)).await, Ok(vec![0, 1]));
+///     // the Err comes back after 0.02 s, without waiting for the 0.1 s child
+///     assert_eq!(asyncio::try_gather([10, 2].map(check)).await, Err(MyError::Bad));
 /// });
 /// ```
-pub fn try_gather<I, T, E>(futures: I) -> TryGather<T, E>
+pub fn try_gather<I, T, E>(awaitables: I) -> TryGather<T, E>
 where
     I: IntoIterator,
-    I::Item: Future<Output = Result<T, E>> + 'static,
+    I::Item: Awaitable<Output = Result<T, E>>,
     T: 'static,
     E: 'static,
 {
     TryGather {
-        children: Children::new(futures),
+        children: Children::new(awaitables),
     }
 }
 
@@ -680,27 +797,27 @@ pub mod __private {
     }
 
     impl<T: 'static> Child<T> {
-        /// Schedules `future` now if a loop is running, else when first polled.
-        pub fn new<F: Future<Output = T> + 'static>(future: F) -> Child<T> {
-            let state = match with_running(|core| core.rc()) {
-                Some(core) => ChildState::Running(core.spawn(future)),
-                None => ChildState::Deferred(Box::pin(future)),
+        /// Schedules `awaitable` now if a loop is running, else when first polled.
+        pub fn new<A: Awaitable<Output = T>>(awaitable: A) -> Child<T> {
+            let state = match get_running_loop() {
+                Ok(lp) => ChildState::Running(awaitable.into_task(&lp)),
+                Err(_) => ChildState::Deferred(awaitable.defer()),
             };
             Child { state }
         }
 
         fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), TaskError>> {
             if let ChildState::Deferred(_) = self.state {
-                let ChildState::Deferred(f) = std::mem::replace(&mut self.state, ChildState::Taken)
+                let ChildState::Deferred(d) = std::mem::replace(&mut self.state, ChildState::Taken)
                 else {
                     unreachable!()
                 };
-                self.state = ChildState::Running(create_task(f));
+                self.state = ChildState::Running(d.schedule());
             }
             let ChildState::Running(task) = &mut self.state else {
                 return Poll::Ready(Ok(()));
             };
-            match Pin::new(task).poll(cx) {
+            match task.poll_result(cx) {
                 Poll::Ready(Ok(v)) => {
                     self.state = ChildState::Finished(v);
                     Poll::Ready(Ok(()))
@@ -785,7 +902,7 @@ pub mod __private {
     }
 }
 
-/// [`gather`] for futures of different types (up to 12): outputs come back as a tuple.
+/// [`gather`](fn@gather) for awaitables of different types (up to 12): outputs come back as a tuple.
 ///
 /// Each future is scheduled as a task (at once inside a running loop, else when first
 /// polled); awaiting gives `Ok((a, b, ...))` in argument

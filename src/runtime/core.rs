@@ -275,11 +275,13 @@ impl Core {
     }
 
     /// Number of live tasks.
+    #[cfg(test)]
     pub(crate) fn task_count(&self) -> usize {
         self.tasks.borrow().len()
     }
 
     /// Number of live timer entries (pending or fired but not yet collected).
+    #[cfg(test)]
     pub(crate) fn timer_count(&self) -> usize {
         self.wheel.borrow().len()
     }
@@ -577,5 +579,86 @@ fn park(timeout: Option<Duration>) {
     match timeout {
         Some(d) => std::thread::park_timeout(d),
         None => std::thread::park(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::pin::Pin;
+    use std::task::{Context, Waker};
+
+    use super::*;
+    use crate::{EventLoop, sleep};
+
+    fn running_core() -> Rc<Core> {
+        with_running(Core::rc).expect("inside a running loop")
+    }
+
+    #[test]
+    fn a_million_dropped_sleeps_leave_the_wheel_empty() {
+        EventLoop::new()
+            .run_until_complete(async {
+                let core = running_core();
+                let mut cx = Context::from_waker(Waker::noop());
+                for i in 0..1_000_000u32 {
+                    let mut nap = sleep(1.0 + f64::from(i % 5000));
+                    assert!(Pin::new(&mut nap).poll(&mut cx).is_pending());
+                    if i == 0 {
+                        assert_eq!(core.timer_count(), 1, "polling registers the timer");
+                    }
+                }
+                assert_eq!(core.timer_count(), 0);
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn finished_tasks_leave_the_slab_and_fired_timers_leave_the_wheel() {
+        let lp = EventLoop::builder().virtual_time().build();
+        lp.run_until_complete(async {
+            let core = running_core();
+            let tasks: Vec<_> = (0..100)
+                .map(|i| crate::create_task(sleep(f64::from(i) / 100.0)))
+                .collect();
+            assert_eq!(core.task_count(), 100);
+            crate::wait(tasks).await;
+            sleep(0).await; // let the loop reap the last finisher
+            assert_eq!(core.task_count(), 0);
+            assert_eq!(core.timer_count(), 0);
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn a_task_cancelled_while_sleeping_leaves_the_wheel_empty() {
+        let lp = EventLoop::new();
+        lp.create_task(sleep(100));
+        lp.run_until_complete(sleep(0)).unwrap();
+        assert_eq!(lp.core().timer_count(), 1);
+        lp.core().cancel_all(&|_| {});
+        assert_eq!(lp.core().timer_count(), 0);
+        assert_eq!(lp.core().task_count(), 0);
+    }
+
+    #[test]
+    fn a_second_wake_before_the_poll_does_not_queue_twice() {
+        let lp = EventLoop::new();
+        let polls = Rc::new(Cell::new(0));
+        let p = polls.clone();
+        let task = lp.create_task(std::future::poll_fn(move |cx| {
+            p.set(p.get() + 1);
+            if p.get() == 1 {
+                cx.waker().wake_by_ref();
+                cx.waker().wake_by_ref();
+                let copy = cx.waker().clone();
+                copy.wake(); // a clone wakes the same task
+                Poll::Pending
+            } else {
+                Poll::Ready(())
+            }
+        }));
+        lp.run_until_complete(task).unwrap().unwrap();
+        lp.run_until_complete(sleep(0)).unwrap();
+        assert_eq!(polls.get(), 2);
     }
 }

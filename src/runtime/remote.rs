@@ -85,8 +85,3 @@ pub(crate) fn wake(id: TaskId) {
         remote.post(Message::Wake(id));
     }
 }
-
-/// The inbox of loop `loop_id`, if it is alive.
-pub(crate) fn find(loop_id: usize) -> Option<Arc<Remote>> {
-    lock(&REGISTRY).get(loop_id).cloned()
-}

@@ -30,8 +30,6 @@ pub(crate) trait Runnable {
     fn poll(&self, cx: &mut Context<'_>) -> bool;
     /// Drops the future if it has not finished, storing a cancelled result.
     fn cancel(&self);
-    /// The task's id.
-    fn id(&self) -> TaskId;
 }
 
 /// The handle's view of a task: something that yields a `T` once.
@@ -110,10 +108,6 @@ impl<F: Future> Runnable for TaskCell<F> {
         if running {
             self.finish(Err(TaskError::cancelled()));
         }
-    }
-
-    fn id(&self) -> TaskId {
-        self.id
     }
 }
 

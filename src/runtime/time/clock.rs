@@ -71,14 +71,6 @@ impl Clock {
         u64::try_from(due.div_ceil(TICK_NS)).unwrap_or(u64::MAX)
     }
 
-    /// The tick at which loop time `when` (seconds, as `time()` gives) falls, rounded up.
-    pub(crate) fn tick_at(&self, when: f64) -> u64 {
-        if when.is_nan() || when >= (u64::MAX / 1_000) as f64 {
-            return u64::MAX;
-        }
-        (when.max(0.0) * 1_000.0).ceil() as u64
-    }
-
     /// How long the real clock has until `tick`; zero if it has passed.
     pub(crate) fn until(&self, tick: u64) -> Duration {
         let target = Duration::from_millis(tick);
