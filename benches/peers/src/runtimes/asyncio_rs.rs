@@ -23,7 +23,7 @@ impl Runtime for AsyncioRs {
     const NAME: &'static str = "asyncio-rs";
 
     type Spawner = ();
-    type Task<T: 'static> = asyncio::Task<T>;
+    type Task<T: 'static> = asyncio::TaskFuture<T>;
     type Sleep = asyncio::Sleep;
     type Sender<T: 'static> = Rc<Oneshots<T>>;
     type Receiver<T: 'static> = Rc<Oneshots<T>>;
@@ -41,7 +41,8 @@ impl Runtime for AsyncioRs {
         F: Future + 'static,
         F::Output: 'static,
     {
-        asyncio::create_task(fut)
+        // A Task is IntoFuture; the awaitable form is its TaskFuture.
+        std::future::IntoFuture::into_future(asyncio::create_task(fut))
     }
 
     fn spawn_detached<F>(_: &(), fut: F)
