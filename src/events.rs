@@ -11,7 +11,7 @@ use crate::exceptions::RuntimeError;
 use crate::futures::Future as AsyncioFuture;
 use crate::runtime::core::{self, Callback, Config, Core, with_running};
 use crate::runtime::remote::{Message, Remote};
-use crate::tasks::Task;
+use crate::tasks::{Delay, Task};
 
 /// An event loop: asyncio's `asyncio.AbstractEventLoop`.
 ///
@@ -63,9 +63,21 @@ impl LoopBuilder {
         self
     }
 
-    /// Turn debug mode on or off (asyncio's `loop.set_debug`).
+    /// Turn debug mode on or off (asyncio's `loop.set_debug`). Without this call, debug mode
+    /// is on when the environment variable `ASYNCIO_DEBUG` is set (to anything but `0`).
+    ///
+    /// In debug mode the loop reports every task step or callback that holds it longer than
+    /// [`slow_callback_duration`](EventLoop::set_slow_callback_duration) (100 ms by default).
     pub fn debug(mut self, enabled: bool) -> LoopBuilder {
-        self.config.debug = enabled;
+        self.config.debug = Some(enabled);
+        self
+    }
+
+    /// Create tasks eagerly (asyncio 3.12's `eager_task_factory`): inside a running loop,
+    /// `create_task` runs the task's first step at once, so a task that finishes without
+    /// waiting never touches the run queue.
+    pub fn eager_tasks(mut self) -> LoopBuilder {
+        self.config.eager_tasks = true;
         self
     }
 
@@ -232,7 +244,67 @@ impl EventLoop {
     /// assert!(asyncio::EventLoop::builder().debug(true).build().get_debug());
     /// ```
     pub fn get_debug(&self) -> bool {
-        self.core.debug
+        self.core.debug()
+    }
+
+    /// Turns debug mode on or off (asyncio's `loop.set_debug`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = asyncio::new_event_loop();
+    /// lp.set_debug(true);
+    /// assert!(lp.get_debug());
+    /// ```
+    pub fn set_debug(&self, enabled: bool) {
+        self.core.set_debug(enabled);
+    }
+
+    /// Sets how long a task step or callback may hold the loop before debug mode reports it
+    /// (asyncio's `loop.slow_callback_duration`, default 0.1 s).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = asyncio::new_event_loop();
+    /// lp.set_slow_callback_duration(0.25);
+    /// assert_eq!(lp.slow_callback_duration(), 0.25);
+    /// ```
+    pub fn set_slow_callback_duration(&self, seconds: impl Delay) {
+        self.core
+            .set_slow_callback_duration(seconds.into_duration());
+    }
+
+    /// The slow-callback threshold, in seconds.
+    pub fn slow_callback_duration(&self) -> f64 {
+        self.core.slow_callback_duration().as_secs_f64()
+    }
+
+    /// Sets the handler for errors nobody else sees (asyncio's `loop.set_exception_handler`):
+    /// "Task exception was never retrieved", "Task was destroyed but it is pending!",
+    /// a panicking callback, a slow step in debug mode. `None` restores the default, which
+    /// writes the message to stderr.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    /// let seen = Rc::new(RefCell::new(Vec::new()));
+    /// let lp = asyncio::new_event_loop();
+    /// let s = seen.clone();
+    /// lp.set_exception_handler(Some(move |ctx: &asyncio::ExceptionContext| {
+    ///     s.borrow_mut().push(ctx.message.clone())
+    /// }));
+    /// lp.call_soon(|| panic!("oops"));
+    /// lp.run_until_complete(asyncio::sleep(0)).unwrap();
+    /// assert!(seen.borrow()[0].contains("oops"));
+    /// ```
+    pub fn set_exception_handler<H>(&self, handler: Option<H>)
+    where
+        H: Fn(&ExceptionContext) + 'static,
+    {
+        self.core
+            .set_exception_handler(handler.map(|h| Rc::new(h) as core::ExceptionHandler));
     }
 
     /// Schedules `future` as a task on this loop, running or not (asyncio's
@@ -293,6 +365,69 @@ impl EventLoop {
         Handle { callback: cb }
     }
 
+    /// Schedules `f` to be called after `delay` (asyncio's `loop.call_later`). The returned
+    /// [`TimerHandle`] can cancel it and tells when it is due.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// let lp = asyncio::EventLoop::builder().virtual_time().build();
+    /// let at = Rc::new(Cell::new(0.0));
+    /// let (a, inner) = (at.clone(), lp.clone());
+    /// let h = lp.call_later(2.5, move || a.set(inner.time()));
+    /// assert_eq!(h.when(), 2.5);
+    /// lp.run_until_complete(asyncio::sleep(3)).unwrap();
+    /// assert_eq!(at.get(), 2.5);
+    /// ```
+    pub fn call_later(&self, delay: impl Delay, f: impl FnOnce() + 'static) -> TimerHandle {
+        let delay = delay.into_duration();
+        let when = self.time() + delay.as_secs_f64();
+        self.timer_handle(when, crate::tasks::sleep(delay), f)
+    }
+
+    /// Schedules `f` to be called at loop time `when` (asyncio's `loop.call_at`); see
+    /// [`time`](EventLoop::time).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// let lp = asyncio::EventLoop::builder().virtual_time().build();
+    /// let hit = Rc::new(Cell::new(false));
+    /// let h = hit.clone();
+    /// let handle = lp.call_at(lp.time() + 1.0, move || h.set(true));
+    /// handle.cancel();
+    /// lp.run_until_complete(asyncio::sleep(2)).unwrap();
+    /// assert!(!hit.get());
+    /// ```
+    pub fn call_at(&self, when: f64, f: impl FnOnce() + 'static) -> TimerHandle {
+        let delay = if when.is_nan() {
+            f64::NAN
+        } else {
+            when - self.time()
+        };
+        self.timer_handle(when, crate::tasks::sleep(delay), f)
+    }
+
+    fn timer_handle(
+        &self,
+        when: f64,
+        nap: crate::tasks::Sleep,
+        f: impl FnOnce() + 'static,
+    ) -> TimerHandle {
+        let task = self.core.spawn_with(
+            async move {
+                nap.await;
+                f();
+            },
+            false,
+        );
+        TimerHandle {
+            task: crate::tasks::TaskRef::from_task(&task),
+            when,
+        }
+    }
     /// A handle to this loop that other threads may use: it is `Send + Sync`, where the
     /// `EventLoop` itself stays on its thread.
     ///
@@ -340,6 +475,48 @@ impl ThreadsafeHandle {
         self.remote.post(Message::Call(Box::new(f)));
     }
 
+    /// Submits a coroutine to the loop from another thread and returns a handle to wait for
+    /// its result there (asyncio's `asyncio.run_coroutine_threadsafe`).
+    ///
+    /// What crosses threads is `make`, a `Send` closure; it builds the future on the loop's
+    /// thread, so the future itself need not be `Send` (loop futures such as [`sleep`]
+    /// are not).
+    ///
+    /// [`sleep`]: crate::sleep
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = asyncio::new_event_loop();
+    /// let handle = lp.threadsafe_handle();
+    /// let worker = std::thread::spawn(move || {
+    ///     let answer = handle.run_coroutine_threadsafe(|| async {
+    ///         asyncio::sleep(0.01).await;
+    ///         42
+    ///     });
+    ///     let out = answer.result().unwrap();
+    ///     handle.stop();
+    ///     out
+    /// });
+    /// lp.run_forever().unwrap();
+    /// assert_eq!(worker.join().unwrap(), 42);
+    /// ```
+    pub fn run_coroutine_threadsafe<M, F>(&self, make: M) -> ConcurrentFuture<F::Output>
+    where
+        M: FnOnce() -> F + Send + 'static,
+        F: Future + 'static,
+        F::Output: Send + 'static,
+    {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.call_soon_threadsafe(move || {
+            let task = crate::tasks::create_task(make());
+            crate::tasks::create_task(async move {
+                let _ = tx.send(task.await);
+            });
+        });
+        ConcurrentFuture { rx }
+    }
+
     /// Stops the loop after its current iteration (`loop.stop()` from another thread, as
     /// asyncio spells it: `loop.call_soon_threadsafe(loop.stop)`).
     pub fn stop(&self) {
@@ -348,6 +525,55 @@ impl ThreadsafeHandle {
                 lp.stop();
             }
         });
+    }
+}
+
+/// The result of [`ThreadsafeHandle::run_coroutine_threadsafe`], waited for by blocking the
+/// calling thread: asyncio's `concurrent.futures.Future`.
+///
+/// # Examples
+///
+/// ```
+/// let lp = asyncio::new_event_loop();
+/// let h = lp.threadsafe_handle();
+/// let t = std::thread::spawn(move || {
+///     let r = h.run_coroutine_threadsafe(|| async { "hi" }).result();
+///     h.stop();
+///     r
+/// });
+/// lp.run_forever().unwrap();
+/// assert_eq!(t.join().unwrap().unwrap(), "hi");
+/// ```
+pub struct ConcurrentFuture<T> {
+    rx: std::sync::mpsc::Receiver<Result<T, crate::TaskError>>,
+}
+
+impl<T> ConcurrentFuture<T> {
+    /// Blocks until the result arrives. An error if the task panicked or was cancelled, or
+    /// if the loop went away before running it (reported as cancelled).
+    pub fn result(self) -> Result<T, crate::TaskError> {
+        self.rx
+            .recv()
+            .unwrap_or_else(|_| Err(crate::TaskError::from(crate::CancelledError)))
+    }
+
+    /// Like [`result`](ConcurrentFuture::result), giving up after `timeout`: `None` if it has
+    /// not arrived by then.
+    pub fn result_timeout(&self, timeout: impl Delay) -> Option<Result<T, crate::TaskError>> {
+        use std::sync::mpsc::RecvTimeoutError;
+        match self.rx.recv_timeout(timeout.into_duration()) {
+            Ok(r) => Some(r),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => {
+                Some(Err(crate::TaskError::from(crate::CancelledError)))
+            }
+        }
+    }
+}
+
+impl<T> fmt::Debug for ConcurrentFuture<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ConcurrentFuture")
     }
 }
 
@@ -394,6 +620,72 @@ impl Handle {
     pub fn cancelled(&self) -> bool {
         self.callback.is_cancelled()
     }
+}
+
+/// A callback scheduled for later: asyncio's `asyncio.TimerHandle`, returned by
+/// [`EventLoop::call_later`] and [`EventLoop::call_at`].
+///
+/// # Examples
+///
+/// ```
+/// let lp = asyncio::EventLoop::builder().virtual_time().build();
+/// let handle = lp.call_later(5, || unreachable!("cancelled"));
+/// assert_eq!(handle.when(), 5.0);
+/// handle.cancel();
+/// lp.run_until_complete(asyncio::sleep(10)).unwrap();
+/// assert!(handle.cancelled());
+/// ```
+pub struct TimerHandle {
+    task: crate::tasks::TaskRef,
+    when: f64,
+}
+
+impl TimerHandle {
+    /// Cancels the callback if it has not run yet.
+    pub fn cancel(&self) {
+        self.task.cancel();
+    }
+
+    /// True if the callback was cancelled before it ran.
+    pub fn cancelled(&self) -> bool {
+        self.task.cancelled()
+    }
+
+    /// The loop time at which the callback is due.
+    pub fn when(&self) -> f64 {
+        self.when
+    }
+}
+
+impl fmt::Debug for TimerHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TimerHandle")
+            .field("when", &self.when)
+            .field("cancelled", &self.cancelled())
+            .finish()
+    }
+}
+
+/// What the exception handler is told (asyncio's exception-handler `context` dict).
+///
+/// # Examples
+///
+/// ```
+/// let ctx = asyncio::ExceptionContext {
+///     message: "Task was destroyed but it is pending!".into(),
+///     task: Some("Task-1".into()),
+///     panic: None,
+/// };
+/// assert!(ctx.message.contains("pending"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExceptionContext {
+    /// What happened, as asyncio words it.
+    pub message: String,
+    /// The name of the task concerned, if any.
+    pub task: Option<String>,
+    /// The panic message, if a panic is the cause.
+    pub panic: Option<String>,
 }
 
 impl fmt::Debug for Handle {

@@ -132,7 +132,9 @@ impl std::error::Error for RuntimeError {}
 /// });
 /// ```
 pub struct TaskError {
-    repr: Repr,
+    // Boxed: a task's stored result is `Result<T, TaskError>`, and one pointer keeps every
+    // task small; errors are the rare path.
+    repr: Box<Repr>,
 }
 
 enum Repr {
@@ -148,17 +150,17 @@ enum Repr {
 impl TaskError {
     pub(crate) fn cancelled() -> TaskError {
         TaskError {
-            repr: Repr::Cancelled,
+            repr: Box::new(Repr::Cancelled),
         }
     }
 
     pub(crate) fn panic(payload: Box<dyn Any + Send>) -> TaskError {
         let message = panic_message(&*payload).into();
         TaskError {
-            repr: Repr::Panic {
+            repr: Box::new(Repr::Panic {
                 message,
                 payload: Mutex::new(Some(payload)),
-            },
+            }),
         }
     }
 
@@ -171,7 +173,7 @@ impl TaskError {
     /// assert!(err.is_cancelled());
     /// ```
     pub fn is_cancelled(&self) -> bool {
-        matches!(self.repr, Repr::Cancelled)
+        matches!(*self.repr, Repr::Cancelled)
     }
 
     /// True if the task's future panicked (asyncio: the task raised an exception).
@@ -183,7 +185,7 @@ impl TaskError {
     /// assert!(!err.is_panic());
     /// ```
     pub fn is_panic(&self) -> bool {
-        matches!(self.repr, Repr::Panic { .. })
+        matches!(*self.repr, Repr::Panic { .. })
     }
 
     /// The panic message, when the payload was a string (as `panic!` makes it).
@@ -197,7 +199,7 @@ impl TaskError {
     /// });
     /// ```
     pub fn panic_message(&self) -> Option<&str> {
-        match &self.repr {
+        match &*self.repr {
             Repr::Panic { message, .. } => Some(message),
             Repr::Cancelled => None,
         }
@@ -217,12 +219,12 @@ impl TaskError {
     /// });
     /// ```
     pub fn into_panic(self) -> Result<Box<dyn Any + Send>, TaskError> {
-        match self.repr {
+        match *self.repr {
             Repr::Panic { message, payload } => {
                 let taken = payload.into_inner().unwrap_or_else(|e| e.into_inner());
                 Ok(taken.unwrap_or_else(|| Box::new(message.into_string())))
             }
-            Repr::Cancelled => Err(self),
+            Repr::Cancelled => Err(TaskError::cancelled()),
         }
     }
 }
@@ -235,7 +237,7 @@ impl From<CancelledError> for TaskError {
 
 impl fmt::Debug for TaskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.repr {
+        match &*self.repr {
             Repr::Cancelled => f.write_str("TaskError::Cancelled"),
             Repr::Panic { message, .. } => write!(f, "TaskError::Panic({message:?})"),
         }
@@ -244,7 +246,7 @@ impl fmt::Debug for TaskError {
 
 impl fmt::Display for TaskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.repr {
+        match &*self.repr {
             Repr::Cancelled => f.write_str("the task was cancelled (CancelledError)"),
             Repr::Panic { message, .. } => write!(f, "the task panicked: {message}"),
         }

@@ -113,8 +113,8 @@ pub use coroutines::{
 };
 
 pub use events::{
-    EventLoop, Handle, LoopBuilder, ThreadsafeHandle, get_event_loop, get_running_loop,
-    new_event_loop, set_event_loop,
+    ConcurrentFuture, EventLoop, ExceptionContext, Handle, LoopBuilder, ThreadsafeHandle,
+    TimerHandle, get_event_loop, get_running_loop, new_event_loop, set_event_loop,
 };
 pub use exceptions::{CancelledError, InvalidStateError, RuntimeError, TaskError};
 pub use futures::Future;
@@ -124,6 +124,7 @@ pub use runners::{Runner, run};
 #[doc(hidden)]
 pub use tasks::__private;
 pub use tasks::{
-    Awaitable, Delay, Gather, GatherAll, ReturnWhen, Sleep, Task, TaskFuture, TryGather, Wait,
-    create_task, ensure_future, gather, sleep, try_gather, wait,
+    Awaitable, Delay, Gather, GatherAll, ReturnWhen, Sleep, Task, TaskFuture, TaskRef, TryGather,
+    Wait, all_tasks, create_eager_task, create_task, current_task, ensure_future, gather, sleep,
+    try_gather, wait,
 };

@@ -11,9 +11,9 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use crate::events::{EventLoop, get_event_loop, get_running_loop};
-use crate::exceptions::TaskError;
+use crate::exceptions::{InvalidStateError, TaskError};
 use crate::runtime::core::{Core, with_running};
-use crate::runtime::task::cell::{Join, TaskCell};
+use crate::runtime::task::cell::{Join, Runnable, TaskCell};
 use crate::runtime::time::wheel::TimerKey;
 
 /// A future scheduled on an event loop: asyncio's `asyncio.Task`.
@@ -60,7 +60,7 @@ impl<T> Task<T> {
     /// });
     /// ```
     pub fn done(&self) -> bool {
-        self.cell.is_done()
+        self.cell.header().is_done()
     }
 
     /// True if the task finished by being cancelled (asyncio's `Task.cancelled()`).
@@ -74,7 +74,123 @@ impl<T> Task<T> {
     /// });
     /// ```
     pub fn cancelled(&self) -> bool {
-        self.cell.is_cancelled()
+        self.cell.header().is_cancelled()
+    }
+
+    /// Asks the task to stop (asyncio's `Task.cancel`): at the loop's next iteration its future
+    /// is dropped instead of polled, so its destructors run, and awaiting the task gives a
+    /// cancelled [`TaskError`]. Returns false if the task had already finished.
+    ///
+    /// Unlike asyncio, the task's code sees no `CancelledError` and cannot refuse: Rust's
+    /// cancellation is dropping the future.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// asyncio::run(async {
+    ///     let task = asyncio::create_task(asyncio::sleep(3600));
+    ///     assert!(task.cancel());
+    ///     let err = task.await.unwrap_err();
+    ///     assert!(err.is_cancelled());
+    /// });
+    /// ```
+    pub fn cancel(&self) -> bool {
+        self.cell.header().request_cancel()
+    }
+
+    /// The task's name (asyncio's `Task.get_name`): `Task-N` unless set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// asyncio::run(async {
+    ///     let task = asyncio::create_task(async {});
+    ///     assert!(task.get_name().starts_with("Task-"));
+    ///     task.set_name("worker");
+    ///     assert_eq!(task.get_name(), "worker");
+    /// });
+    /// ```
+    pub fn get_name(&self) -> String {
+        self.cell.header().name()
+    }
+
+    /// Renames the task (asyncio's `Task.set_name`).
+    pub fn set_name(&self, name: impl AsRef<str>) {
+        self.cell.header().set_name(name.as_ref());
+    }
+
+    /// The result without waiting (asyncio's `Task.result`), for outputs that can be copied.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidStateError::NotDone`] while the task runs; [`InvalidStateError::Cancelled`] if
+    /// it was cancelled. A panicked task gives `Ok(Err(..))`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// asyncio::run(async {
+    ///     let task = asyncio::create_task(async { 5 });
+    ///     assert!(task.result().is_err());
+    ///     asyncio::sleep(0).await;
+    ///     assert_eq!(task.result().unwrap().unwrap(), 5);
+    /// });
+    /// ```
+    pub fn result(&self) -> Result<Result<T, TaskError>, InvalidStateError>
+    where
+        T: Clone,
+    {
+        match self.cell.peek() {
+            None => Err(InvalidStateError::NotDone),
+            Some(Err(e)) if e.is_cancelled() => Err(InvalidStateError::Cancelled),
+            Some(r) => Ok(r),
+        }
+    }
+
+    /// Adds a callback to run on the loop soon after the task finishes (asyncio's
+    /// `Task.add_done_callback`); at once (next iteration) if it already has. Returns an id for
+    /// [`remove_done_callback`](Task::remove_done_callback).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// asyncio::run(async {
+    ///     let seen = Rc::new(Cell::new(false));
+    ///     let task = asyncio::create_task(async {});
+    ///     let s = seen.clone();
+    ///     task.add_done_callback(move |t| s.set(t.done()));
+    ///     task.await.unwrap();
+    ///     asyncio::sleep(0).await;
+    ///     assert!(seen.get());
+    /// });
+    /// ```
+    pub fn add_done_callback(&self, f: impl FnOnce(&TaskRef) + 'static) -> u64
+    where
+        T: 'static,
+    {
+        let me = TaskRef::from_task(self);
+        self.cell
+            .header()
+            .add_done_callback(Box::new(move || f(&me)))
+    }
+
+    /// Removes a done callback by the id `add_done_callback` gave; true if it was still
+    /// registered (asyncio's `Task.remove_done_callback`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// asyncio::run(async {
+    ///     let task = asyncio::create_task(async {});
+    ///     let id = task.add_done_callback(|_| unreachable!());
+    ///     assert!(task.remove_done_callback(id));
+    ///     task.await.unwrap();
+    ///     asyncio::sleep(0).await;
+    /// });
+    /// ```
+    pub fn remove_done_callback(&self, id: u64) -> bool {
+        self.cell.header().remove_done_callback(id)
     }
 
     /// Takes the result if done; otherwise registers the waker.
@@ -88,7 +204,7 @@ impl<T> Task<T> {
     }
 
     fn failed(&self) -> bool {
-        self.cell.is_failed()
+        self.cell.header().is_failed()
     }
 }
 
@@ -152,7 +268,148 @@ impl<T> fmt::Debug for Task<T> {
         } else {
             "pending"
         };
-        write!(f, "<Task {state} id={}>", self.cell.id().index())
+        write!(f, "<Task {state} name='{}'>", self.get_name())
+    }
+}
+
+/// A handle to any task, whatever its output type: what [`current_task`] and [`all_tasks`]
+/// return, and what done callbacks receive.
+///
+/// It can name, inspect and cancel the task, but not take its result (that is the
+/// [`Task`] handle's job).
+///
+/// # Examples
+///
+/// ```
+/// asyncio::run(async {
+///     let worker = asyncio::create_task(async {
+///         asyncio::current_task().unwrap().get_name()
+///     });
+///     worker.set_name("worker");
+///     assert_eq!(worker.await.unwrap(), "worker");
+/// });
+/// ```
+#[derive(Clone)]
+pub struct TaskRef {
+    task: Rc<dyn Runnable>,
+}
+
+impl TaskRef {
+    pub(crate) fn from_task<T: 'static>(task: &Task<T>) -> TaskRef {
+        TaskRef {
+            task: task.cell.clone().as_runnable(),
+        }
+    }
+
+    /// The task's name.
+    pub fn get_name(&self) -> String {
+        self.task.header().name()
+    }
+
+    /// Renames the task.
+    pub fn set_name(&self, name: impl AsRef<str>) {
+        self.task.header().set_name(name.as_ref());
+    }
+
+    /// Asks the task to stop; see [`Task::cancel`].
+    pub fn cancel(&self) -> bool {
+        self.task.header().request_cancel()
+    }
+
+    /// True once the task has finished.
+    pub fn done(&self) -> bool {
+        self.task.header().is_done()
+    }
+
+    /// True if the task finished by being cancelled.
+    pub fn cancelled(&self) -> bool {
+        self.task.header().is_cancelled()
+    }
+}
+
+impl PartialEq for TaskRef {
+    fn eq(&self, other: &TaskRef) -> bool {
+        self.task.header().id() == other.task.header().id()
+    }
+}
+
+impl fmt::Debug for TaskRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = if self.cancelled() {
+            "cancelled"
+        } else if self.done() {
+            "finished"
+        } else {
+            "pending"
+        };
+        write!(f, "<Task {state} name='{}'>", self.get_name())
+    }
+}
+
+/// The task running right now (asyncio's `asyncio.current_task`), or `None` outside a task.
+///
+/// The future given to `run`/`run_until_complete` is driven by the loop directly rather than
+/// as a task, so inside it this is `None` (asyncio wraps it in a task).
+///
+/// # Examples
+///
+/// ```
+/// asyncio::run(async {
+///     assert!(asyncio::current_task().is_none());
+///     let t = asyncio::create_task(async { asyncio::current_task().is_some() });
+///     assert!(t.await.unwrap());
+/// });
+/// ```
+pub fn current_task() -> Option<TaskRef> {
+    with_running(|core| core.current_task())
+        .flatten()
+        .map(|task| TaskRef { task })
+}
+
+/// Every task of the running loop that has not finished (asyncio's `asyncio.all_tasks`).
+///
+/// # Examples
+///
+/// ```
+/// asyncio::run(async {
+///     let _t = asyncio::create_task(asyncio::sleep(1));
+///     assert_eq!(asyncio::all_tasks().len(), 1);
+/// });
+/// ```
+pub fn all_tasks() -> Vec<TaskRef> {
+    with_running(|core| core.all_tasks())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|task| TaskRef { task })
+        .collect()
+}
+
+/// Creates a task whose first step runs right now, inside this call (asyncio 3.12's eager
+/// tasks): a task that finishes without waiting never touches the run queue. Outside a task
+/// step it behaves like [`create_task`].
+///
+/// # Panics
+///
+/// If no event loop is running on this thread.
+///
+/// # Examples
+///
+/// ```
+/// asyncio::run(async {
+///     let task = asyncio::create_eager_task(async { 1 });
+///     assert!(task.done()); // already finished: it never waited
+///     assert_eq!(task.await.unwrap(), 1);
+/// });
+/// ```
+pub fn create_eager_task<F>(future: F) -> Task<F::Output>
+where
+    F: Future + 'static,
+{
+    match with_running(|core| core.spawn_with(future, true)) {
+        Some(task) => task,
+        None => {
+            panic!("create_eager_task: no running event loop; call it inside asyncio::run(...)")
+        }
     }
 }
 

@@ -29,16 +29,17 @@ use std::ptr;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use slab::Slab;
 
 use super::remote::{self, Message, Remote};
-use super::task::cell::{Runnable, TaskCell};
+use super::task::cell::{DoneCallback, Runnable, TaskCell};
 use super::task::id::{MAIN_INDEX, MAX_TASKS, TaskId};
 use super::task::waker::waker;
 use super::time::clock::Clock;
 use super::time::wheel::{TimerKey, Wheel};
+use crate::events::ExceptionContext;
 use crate::exceptions::{RuntimeError, panic_message};
 use crate::tasks::Task;
 
@@ -102,8 +103,14 @@ struct Slot {
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Config {
     pub(crate) virtual_time: bool,
-    pub(crate) debug: bool,
+    /// `Some` when set by the builder; `None` means "from `ASYNCIO_DEBUG`".
+    pub(crate) debug: Option<bool>,
+    /// Create tasks eagerly (asyncio 3.12's `eager_task_factory`).
+    pub(crate) eager_tasks: bool,
 }
+
+/// The handler that receives errors nobody else sees (`set_exception_handler`).
+pub(crate) type ExceptionHandler = Rc<dyn Fn(&ExceptionContext)>;
 
 /// The state of one event loop. Shared as `Rc<Core>` by its `EventLoop` handles.
 pub(crate) struct Core {
@@ -111,11 +118,14 @@ pub(crate) struct Core {
     loop_id: usize,
     remote: Arc<Remote>,
     pub(crate) clock: Clock,
-    pub(crate) debug: bool,
+    debug: Cell<bool>,
+    pub(crate) eager_tasks: bool,
+    slow_callback_duration: Cell<Duration>,
+    handler: RefCell<Option<ExceptionHandler>>,
     tasks: RefCell<Slab<Slot>>,
     ready: RefCell<VecDeque<Ready>>,
-    /// The other half of the run queue's double buffer (empty between iterations).
-    spare: RefCell<VecDeque<Ready>>,
+    /// The task being polled right now, if any.
+    current: Cell<Option<TaskId>>,
     wheel: RefCell<Wheel>,
     fired: RefCell<Vec<Waker>>,
     inbox: RefCell<Vec<Message>>,
@@ -157,17 +167,39 @@ pub(crate) fn try_wake_on_running_loop(id: TaskId) -> bool {
     .unwrap_or(false)
 }
 
-/// Reports a failed task nobody awaited (asyncio: "Task exception was never retrieved").
-pub(crate) fn report_unretrieved(message: &str) {
-    report(&format!(
-        "Task exception was never retrieved\nthe task panicked: {message}"
-    ));
+/// True if `ASYNCIO_DEBUG` is set to something other than empty or `0` (Python's
+/// `PYTHONASYNCIODEBUG`).
+fn debug_from_env() -> bool {
+    std::env::var_os("ASYNCIO_DEBUG").is_some_and(|v| !v.is_empty() && v != "0")
 }
 
-/// Writes an error the program cannot otherwise see to stderr (asyncio's default exception
-/// handler logs it).
-pub(crate) fn report(message: &str) {
-    eprintln!("{message}");
+/// Reports a failed task nobody awaited (asyncio: "Task exception was never retrieved").
+pub(crate) fn report_unretrieved(task: &str, message: &str) {
+    report(ExceptionContext {
+        message: format!(
+            "Task exception was never retrieved\ntask: <Task finished name='{task}'> panicked: {message}"
+        ),
+        task: Some(task.to_owned()),
+        panic: Some(message.to_owned()),
+    });
+}
+
+/// Hands an error the program cannot otherwise see to the running loop's exception handler,
+/// or writes it to stderr (asyncio's default handler logs it).
+pub(crate) fn report(context: ExceptionContext) {
+    let handler = with_running(|core| core.handler.borrow().clone()).flatten();
+    match handler {
+        Some(handler) => handler(&context),
+        None => eprintln!("{}", context.message),
+    }
+}
+
+/// Schedules a done callback on the running loop, or calls it now if no loop runs.
+pub(crate) fn schedule_callback(cb: DoneCallback) {
+    match with_running(Core::rc) {
+        Some(core) => core.call_soon(callback(cb)),
+        None => cb(),
+    }
 }
 
 /// Marks a loop as running on this thread for as long as it lives.
@@ -197,25 +229,7 @@ impl Drop for Enter<'_> {
         RUNNING.set(ptr::null());
         self.core.running.set(false);
         self.core.main_scheduled.set(false);
-    }
-}
-
-/// Puts what is left of an interrupted batch (a panic in the main future) back in front of
-/// the run queue, so no woken task is forgotten; recycles the buffer.
-struct Batch<'a> {
-    core: &'a Core,
-    items: VecDeque<Ready>,
-}
-
-impl Drop for Batch<'_> {
-    fn drop(&mut self) {
-        if !self.items.is_empty() {
-            let mut ready = self.core.ready.borrow_mut();
-            while let Some(item) = self.items.pop_back() {
-                ready.push_front(item);
-            }
-        }
-        *self.core.spare.borrow_mut() = std::mem::take(&mut self.items);
+        self.core.current.set(None);
     }
 }
 
@@ -231,10 +245,13 @@ impl Core {
             } else {
                 Clock::real()
             },
-            debug: config.debug,
+            debug: Cell::new(config.debug.unwrap_or_else(debug_from_env)),
+            eager_tasks: config.eager_tasks,
+            slow_callback_duration: Cell::new(Duration::from_millis(100)),
+            handler: RefCell::new(None),
             tasks: RefCell::new(Slab::new()),
             ready: RefCell::new(VecDeque::new()),
-            spare: RefCell::new(VecDeque::new()),
+            current: Cell::new(None),
             wheel: RefCell::new(Wheel::new()),
             fired: RefCell::new(Vec::new()),
             inbox: RefCell::new(Vec::new()),
@@ -274,6 +291,45 @@ impl Core {
         self.stopping.set(true);
     }
 
+    pub(crate) fn debug(&self) -> bool {
+        self.debug.get()
+    }
+
+    pub(crate) fn set_debug(&self, enabled: bool) {
+        self.debug.set(enabled);
+    }
+
+    pub(crate) fn slow_callback_duration(&self) -> Duration {
+        self.slow_callback_duration.get()
+    }
+
+    pub(crate) fn set_slow_callback_duration(&self, d: Duration) {
+        self.slow_callback_duration.set(d);
+    }
+
+    pub(crate) fn set_exception_handler(&self, handler: Option<ExceptionHandler>) {
+        let old = self.handler.replace(handler);
+        drop(old);
+    }
+
+    /// The task being polled right now.
+    pub(crate) fn current_task(&self) -> Option<Rc<dyn Runnable>> {
+        let id = self.current.get()?;
+        let tasks = self.tasks.borrow();
+        let slot = tasks.get(id.index())?;
+        (slot.generation == id.generation() as u32).then(|| slot.task.clone())
+    }
+
+    /// Every live (not yet finished) task.
+    pub(crate) fn all_tasks(&self) -> Vec<Rc<dyn Runnable>> {
+        self.tasks
+            .borrow()
+            .iter()
+            .map(|(_, slot)| slot.task.clone())
+            .filter(|t| !t.header().is_done())
+            .collect()
+    }
+
     /// Number of live tasks.
     #[cfg(test)]
     pub(crate) fn task_count(&self) -> usize {
@@ -288,16 +344,26 @@ impl Core {
 
     // ----- spawning and waking ---------------------------------------------------------------
 
-    /// Creates a task for `future` and queues its first poll.
+    /// Creates a task for `future` and queues its first poll (or, for an eager loop inside
+    /// a running task, runs its first step right now).
     pub(crate) fn spawn<F>(&self, future: F) -> Task<F::Output>
+    where
+        F: Future + 'static,
+    {
+        self.spawn_with(future, self.eager_tasks)
+    }
+
+    /// `spawn`, choosing eagerness (asyncio 3.12's eager tasks: the first step runs inside
+    /// `create_task`, so a task that finishes at once never touches the run queue).
+    pub(crate) fn spawn_with<F>(&self, future: F, eager: bool) -> Task<F::Output>
     where
         F: Future + 'static,
     {
         if self.closed.get() {
             panic!("{}: cannot create a task on it", RuntimeError::Closed);
         }
-        let generation = self.next_generation.get().wrapping_add(1);
-        self.next_generation.set(generation);
+        let serial = self.next_generation.get().wrapping_add(1);
+        self.next_generation.set(serial);
         let mut tasks = self.tasks.borrow_mut();
         let entry = tasks.vacant_entry();
         let index = entry.key();
@@ -305,15 +371,19 @@ impl Core {
             index < MAX_TASKS,
             "too many tasks alive at once in one event loop (the limit is {MAX_TASKS})"
         );
-        let id = TaskId::new(self.loop_id, generation as usize, index);
-        let cell = Rc::new(TaskCell::new(id, future));
+        let id = TaskId::new(self.loop_id, serial as usize, index);
+        let cell = Rc::new(TaskCell::new(id, serial, future));
         entry.insert(Slot {
             task: cell.clone(),
             generation: id.generation() as u32,
             scheduled: true,
         });
         drop(tasks);
-        self.ready.borrow_mut().push_back(Ready::Task(id));
+        if eager && self.running.get() {
+            self.poll_task(id);
+        } else {
+            self.ready.borrow_mut().push_back(Ready::Task(id));
+        }
         Task::from_cell(cell)
     }
 
@@ -410,19 +480,20 @@ impl Core {
         }
     }
 
-    /// One iteration: inbox, timers (parking if idle), then exactly one batch of ready work.
+    /// One iteration: inbox, timers (parking if idle), then exactly one batch of ready work:
+    /// the entries queued when the batch began. Anything queued meanwhile goes behind them and
+    /// waits for the next iteration (CPython's `ntodo`).
     fn run_once(&self, main: &mut dyn FnMut()) {
         if self.remote.has_pending() {
             self.drain_inbox();
         }
         self.process_timers();
 
-        let mut batch = Batch {
-            core: self,
-            items: std::mem::take(&mut *self.spare.borrow_mut()),
-        };
-        std::mem::swap(&mut batch.items, &mut *self.ready.borrow_mut());
-        while let Some(item) = batch.items.pop_front() {
+        let batch = self.ready.borrow().len();
+        for _ in 0..batch {
+            let Some(item) = self.ready.borrow_mut().pop_front() else {
+                break;
+            };
             match item {
                 Ready::Task(id) if id.index() == MAIN_INDEX => {
                     if self.main_scheduled.replace(false) {
@@ -448,7 +519,16 @@ impl Core {
         };
         let waker = waker(id);
         let mut cx = Context::from_waker(&waker);
-        if task.poll(&mut cx) {
+        let outer = self.current.replace(Some(id));
+        let started = self.debug.get().then(Instant::now);
+        let finished = task.poll(&mut cx);
+        self.current.set(outer);
+        if let Some(started) = started {
+            self.warn_if_slow(started, || {
+                format!("<Task name='{}'>", task.header().name())
+            });
+        }
+        if finished {
             let removed = {
                 let mut tasks = self.tasks.borrow_mut();
                 match tasks.get(id.index()) {
@@ -464,11 +544,33 @@ impl Core {
     }
 
     fn run_callback(&self, callback: Rc<dyn Callback>) {
+        let started = self.debug.get().then(Instant::now);
         if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback.run())) {
-            report(&format!(
-                "Exception in callback: panicked: {}",
-                panic_message(&*payload)
-            ));
+            let message = panic_message(&*payload).to_owned();
+            report(ExceptionContext {
+                message: format!("Exception in callback: panicked: {message}"),
+                task: None,
+                panic: Some(message),
+            });
+        }
+        if let Some(started) = started {
+            self.warn_if_slow(started, || "<Handle callback>".to_owned());
+        }
+    }
+
+    /// Debug mode: reports a step that held the loop longer than `slow_callback_duration`.
+    fn warn_if_slow(&self, started: Instant, what: impl FnOnce() -> String) {
+        let took = started.elapsed();
+        if took >= self.slow_callback_duration.get() {
+            report(ExceptionContext {
+                message: format!(
+                    "Executing {} took {:.3} seconds",
+                    what(),
+                    took.as_secs_f64()
+                ),
+                task: None,
+                panic: None,
+            });
         }
     }
 
@@ -535,7 +637,9 @@ impl Core {
             }
             drop(queued); // callbacks that never ran
             for task in &tasks {
-                on_pending(&**task);
+                if !task.header().is_done() {
+                    on_pending(&**task);
+                }
                 task.cancel();
             }
         }
@@ -547,7 +651,16 @@ impl Core {
             return Err(RuntimeError::CloseWhileRunning);
         }
         if !self.closed.replace(true) {
-            self.cancel_all(&|_| report("Task was destroyed but it is pending!"));
+            self.cancel_all(&|task| {
+                let name = task.header().name();
+                report(ExceptionContext {
+                    message: format!(
+                        "Task was destroyed but it is pending!\ntask: <Task pending name='{name}'>"
+                    ),
+                    task: Some(name),
+                    panic: None,
+                });
+            });
         }
         Ok(())
     }
@@ -570,6 +683,7 @@ impl std::fmt::Debug for Core {
             .field("closed", &self.closed.get())
             .field("tasks", &self.tasks.try_borrow().map(|t| t.len()).ok())
             .field("virtual_time", &self.clock.is_virtual())
+            .field("debug", &self.debug.get())
             .finish()
     }
 }

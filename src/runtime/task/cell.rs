@@ -1,10 +1,10 @@
-//! Task storage: one allocation per task holds the future, then its result.
+//! Task storage: one allocation per task holds its header, then its future, then its result.
 //!
 //! ```text
 //!            spawn                 poll -> Ready / panic            poll_join
 //!   (new) ----------> Running(F) -----------------------> Finished(result) ---------> Consumed
 //!                        |                                   ^
-//!                        +------------ cancel ---------------+   (result = Err(Cancelled))
+//!                        +---- cancel (next iteration) ------+   (result = Err(Cancelled))
 //! ```
 //!
 //! The loop holds the task as `Rc<dyn Runnable>` (in its slab); the user's [`Task`] handle
@@ -12,78 +12,238 @@
 //! and dropping the handle does not cancel the task (asyncio's semantics): the loop's
 //! reference keeps it alive until it finishes.
 //!
+//! The [`Header`] is the untyped part (identity, state flags, the awaiting waker, and a
+//! lazily allocated [`Extra`] for the rarely used name and done callbacks), so that type-erased
+//! handles (`TaskRef`, `current_task()`) can reach it.
+//!
 //! [`Task`]: crate::Task
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
+use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use super::id::TaskId;
+use super::waker::waker;
 use crate::exceptions::TaskError;
+
+/// State flags of a task, in [`Header::state`].
+mod flag {
+    /// The future has finished (returned, panicked or was cancelled).
+    pub(super) const DONE: u8 = 1;
+    /// It finished by being cancelled.
+    pub(super) const CANCELLED: u8 = 2;
+    /// It finished by panicking.
+    pub(super) const FAILED: u8 = 4;
+    /// `cancel()` was called: drop the future instead of polling it next time.
+    pub(super) const CANCEL_REQUESTED: u8 = 8;
+    /// The result was taken (or looked at) by the handle.
+    pub(super) const RETRIEVED: u8 = 16;
+}
+
+/// A done callback of a task.
+pub(crate) type DoneCallback = Box<dyn FnOnce()>;
+
+/// What most tasks never need, allocated on first use.
+#[derive(Default)]
+pub(crate) struct Extra {
+    name: Option<Box<str>>,
+    callbacks: Vec<(u64, DoneCallback)>,
+    next_callback: u64,
+}
+
+/// The untyped part of a task.
+pub(crate) struct Header {
+    id: TaskId,
+    /// Per-loop creation number, for the default name `Task-N`.
+    serial: u32,
+    state: Cell<u8>,
+    /// The waker of the one party awaiting the handle (a `Task` is awaited by its single owner).
+    waiter: Cell<Option<Waker>>,
+    extra: Cell<Option<Box<Extra>>>,
+}
+
+impl Header {
+    fn new(id: TaskId, serial: u32) -> Header {
+        Header {
+            id,
+            serial,
+            state: Cell::new(0),
+            waiter: Cell::new(None),
+            extra: Cell::new(None),
+        }
+    }
+
+    fn has(&self, f: u8) -> bool {
+        self.state.get() & f != 0
+    }
+
+    fn set(&self, f: u8) {
+        self.state.set(self.state.get() | f);
+    }
+
+    pub(crate) fn id(&self) -> TaskId {
+        self.id
+    }
+
+    pub(crate) fn is_done(&self) -> bool {
+        self.has(flag::DONE)
+    }
+
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.has(flag::CANCELLED)
+    }
+
+    pub(crate) fn is_failed(&self) -> bool {
+        self.has(flag::FAILED)
+    }
+
+    /// Asks for cancellation: the loop drops the future instead of polling it next. Returns
+    /// false if the task is already done.
+    pub(crate) fn request_cancel(&self) -> bool {
+        if self.is_done() {
+            return false;
+        }
+        self.set(flag::CANCEL_REQUESTED);
+        waker(self.id).wake();
+        true
+    }
+
+    fn with_extra<R>(&self, f: impl FnOnce(&mut Extra) -> R) -> R {
+        let mut extra = self.extra.take().unwrap_or_default();
+        let r = f(&mut extra);
+        self.extra.set(Some(extra));
+        r
+    }
+
+    /// The task's name: the one set, or `Task-N`.
+    pub(crate) fn name(&self) -> String {
+        let name = self.with_extra(|e| e.name.clone());
+        name.map_or_else(|| format!("Task-{}", self.serial), String::from)
+    }
+
+    pub(crate) fn set_name(&self, name: &str) {
+        self.with_extra(|e| e.name = Some(name.into()));
+    }
+
+    /// Registers a callback for when the task is done; if it already is, the callback is
+    /// scheduled at once. Returns an id for `remove_done_callback`.
+    pub(crate) fn add_done_callback(&self, cb: DoneCallback) -> u64 {
+        if self.is_done() {
+            crate::runtime::core::schedule_callback(cb);
+            return u64::MAX;
+        }
+        self.with_extra(|e| {
+            let id = e.next_callback;
+            e.next_callback += 1;
+            e.callbacks.push((id, cb));
+            id
+        })
+    }
+
+    /// Removes a registered callback; true if it was still registered.
+    pub(crate) fn remove_done_callback(&self, id: u64) -> bool {
+        self.with_extra(|e| {
+            let before = e.callbacks.len();
+            e.callbacks.retain(|(i, _)| *i != id);
+            before != e.callbacks.len()
+        })
+    }
+
+    /// Marks the task done and tells whoever waits: the awaiting waker, the done callbacks.
+    fn complete(&self, flags: u8) {
+        self.set(flag::DONE | flags);
+        if let Some(w) = self.waiter.take() {
+            w.wake();
+        }
+        if let Some(mut extra) = self.extra.take() {
+            let callbacks = std::mem::take(&mut extra.callbacks);
+            self.extra.set(Some(extra));
+            for (_, cb) in callbacks {
+                crate::runtime::core::schedule_callback(cb);
+            }
+        }
+    }
+
+    /// Stores `waker` unless the one there already wakes the same task.
+    fn set_waiter(&self, waker: &Waker) {
+        let old = self.waiter.take();
+        match old {
+            Some(w) if w.will_wake(waker) => self.waiter.set(Some(w)),
+            _ => self.waiter.set(Some(waker.clone())),
+        }
+    }
+}
 
 /// The loop's view of a task: something it can poll and cancel.
 pub(crate) trait Runnable {
-    /// Polls the future once. Returns true when the task has finished (result stored).
-    /// A panic in the future is caught and stored as the task's result.
+    /// Polls the future once (or drops it, if cancellation was requested). Returns true when
+    /// the task has finished. A panic in the future is caught and stored as the result.
     fn poll(&self, cx: &mut Context<'_>) -> bool;
-    /// Drops the future if it has not finished, storing a cancelled result.
+    /// Drops the future now if it has not finished, storing a cancelled result.
     fn cancel(&self);
+    /// The untyped part.
+    fn header(&self) -> &Header;
 }
 
 /// The handle's view of a task: something that yields a `T` once.
 pub(crate) trait Join<T> {
     /// Takes the result if the task has finished; otherwise registers `cx`'s waker.
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, TaskError>>;
+    /// A copy of the result, if finished (`Task.result()`).
+    fn peek(&self) -> Option<Result<T, TaskError>>
+    where
+        T: Clone;
     /// Ready when the task has finished, without taking the result.
     fn poll_done(&self, cx: &mut Context<'_>) -> Poll<()>;
-    /// True once the task has finished (result stored or taken).
-    fn is_done(&self) -> bool;
-    /// True if the task finished by cancellation.
-    fn is_cancelled(&self) -> bool;
-    /// True if the task finished by panicking.
-    fn is_failed(&self) -> bool;
-    /// The task's id.
-    fn id(&self) -> TaskId;
+    /// The untyped part.
+    fn header(&self) -> &Header;
+    /// The same task, as the loop sees it.
+    fn as_runnable(self: Rc<Self>) -> Rc<dyn Runnable>;
 }
 
 enum Stage<F: Future> {
     Running(F),
     Finished(Result<F::Output, TaskError>),
-    Consumed { cancelled: bool },
+    Consumed,
 }
 
-/// One task: its id, the waker of whoever awaits it, and its stage.
+/// One task: its header and its stage.
 pub(crate) struct TaskCell<F: Future> {
-    id: TaskId,
-    /// The waker of the one party awaiting the handle (a `Task` is awaited by its single owner).
-    waiter: Cell<Option<Waker>>,
-    /// `RefCell` so that a task touching its own handle while it runs (for example asking
-    /// `done()` from inside) sees "running" instead of undefined behaviour.
+    header: Header,
+    /// `RefCell` so that a task touching its own handle while it runs sees a clear panic
+    /// instead of undefined behaviour.
     stage: RefCell<Stage<F>>,
 }
 
 impl<F: Future> TaskCell<F> {
-    pub(crate) fn new(id: TaskId, future: F) -> TaskCell<F> {
+    pub(crate) fn new(id: TaskId, serial: u32, future: F) -> TaskCell<F> {
         TaskCell {
-            id,
-            waiter: Cell::new(None),
+            header: Header::new(id, serial),
             stage: RefCell::new(Stage::Running(future)),
         }
     }
 
     fn finish(&self, result: Result<F::Output, TaskError>) {
+        let flags = match &result {
+            Ok(_) => 0,
+            Err(e) if e.is_cancelled() => flag::CANCELLED,
+            Err(_) => flag::FAILED,
+        };
         // Dropping the future in place (not moving it) keeps the pinning promise.
         *self.stage.borrow_mut() = Stage::Finished(result);
-        if let Some(w) = self.waiter.take() {
-            w.wake();
-        }
+        self.header.complete(flags);
     }
 }
 
 impl<F: Future> Runnable for TaskCell<F> {
     fn poll(&self, cx: &mut Context<'_>) -> bool {
+        if self.header.has(flag::CANCEL_REQUESTED) {
+            self.cancel();
+            return true;
+        }
         let mut stage = self.stage.borrow_mut();
         let Stage::Running(future) = &mut *stage else {
             return true;
@@ -109,9 +269,13 @@ impl<F: Future> Runnable for TaskCell<F> {
             self.finish(Err(TaskError::cancelled()));
         }
     }
+
+    fn header(&self) -> &Header {
+        &self.header
+    }
 }
 
-impl<F: Future> Join<F::Output> for TaskCell<F> {
+impl<F: Future + 'static> Join<F::Output> for TaskCell<F> {
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, TaskError>> {
         let Ok(mut stage) = self.stage.try_borrow_mut() else {
             panic!("a task cannot await itself (it would wait forever)");
@@ -119,70 +283,66 @@ impl<F: Future> Join<F::Output> for TaskCell<F> {
         match &*stage {
             Stage::Running(_) => {
                 drop(stage);
-                set_waker(&self.waiter, cx.waker());
+                self.header.set_waiter(cx.waker());
                 Poll::Pending
             }
-            Stage::Finished(result) => {
-                let cancelled = matches!(result, Err(e) if e.is_cancelled());
-                match std::mem::replace(&mut *stage, Stage::Consumed { cancelled }) {
+            Stage::Finished(_) => {
+                self.header.set(flag::RETRIEVED);
+                match std::mem::replace(&mut *stage, Stage::Consumed) {
                     Stage::Finished(result) => Poll::Ready(result),
                     _ => unreachable!(),
                 }
             }
-            Stage::Consumed { .. } => panic!("a Task's result was already taken (awaited twice)"),
+            Stage::Consumed => panic!("a Task's result was already taken (awaited twice)"),
+        }
+    }
+
+    fn peek(&self) -> Option<Result<F::Output, TaskError>>
+    where
+        F::Output: Clone,
+    {
+        let stage = self.stage.try_borrow().ok()?;
+        match &*stage {
+            Stage::Finished(Ok(v)) => Some(Ok(v.clone())),
+            Stage::Finished(Err(e)) => {
+                self.header.set(flag::RETRIEVED);
+                Some(Err(if e.is_cancelled() {
+                    TaskError::cancelled()
+                } else {
+                    TaskError::panic(Box::new(e.panic_message().unwrap_or("").to_owned()))
+                }))
+            }
+            _ => None,
         }
     }
 
     fn poll_done(&self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.is_done() {
+        if self.header.is_done() {
             Poll::Ready(())
         } else {
-            set_waker(&self.waiter, cx.waker());
+            self.header.set_waiter(cx.waker());
             Poll::Pending
         }
     }
 
-    fn is_done(&self) -> bool {
-        // Borrowed means the task is being polled right now: running, not done.
-        self.stage
-            .try_borrow()
-            .is_ok_and(|s| !matches!(*s, Stage::Running(_)))
+    fn header(&self) -> &Header {
+        &self.header
     }
 
-    fn is_cancelled(&self) -> bool {
-        self.stage.try_borrow().is_ok_and(|s| match &*s {
-            Stage::Finished(Err(e)) => e.is_cancelled(),
-            Stage::Consumed { cancelled } => *cancelled,
-            _ => false,
-        })
-    }
-
-    fn is_failed(&self) -> bool {
-        self.stage
-            .try_borrow()
-            .is_ok_and(|s| matches!(&*s, Stage::Finished(Err(e)) if e.is_panic()))
-    }
-
-    fn id(&self) -> TaskId {
-        self.id
+    fn as_runnable(self: Rc<Self>) -> Rc<dyn Runnable> {
+        self
     }
 }
 
 impl<F: Future> Drop for TaskCell<F> {
     fn drop(&mut self) {
+        if self.header.has(flag::RETRIEVED) {
+            return;
+        }
         if let Stage::Finished(Err(e)) = self.stage.get_mut() {
             if let Some(msg) = e.panic_message() {
-                crate::runtime::core::report_unretrieved(msg);
+                crate::runtime::core::report_unretrieved(&self.header.name(), msg);
             }
         }
-    }
-}
-
-/// Stores `waker` in `slot` unless the one there already wakes the same task.
-fn set_waker(slot: &Cell<Option<Waker>>, waker: &Waker) {
-    let old = slot.take();
-    match old {
-        Some(w) if w.will_wake(waker) => slot.set(Some(w)),
-        _ => slot.set(Some(waker.clone())),
     }
 }
