@@ -187,9 +187,8 @@ pub(crate) fn report_unretrieved(task: &str, message: &str) {
 /// Hands an error the program cannot otherwise see to the running loop's exception handler,
 /// or writes it to stderr (asyncio's default handler logs it).
 pub(crate) fn report(context: ExceptionContext) {
-    let handler = with_running(|core| core.handler.borrow().clone()).flatten();
-    match handler {
-        Some(handler) => handler(&context),
+    match with_running(Core::rc) {
+        Some(core) => core.report(context),
         None => eprintln!("{}", context.message),
     }
 }
@@ -310,6 +309,15 @@ impl Core {
     pub(crate) fn set_exception_handler(&self, handler: Option<ExceptionHandler>) {
         let old = self.handler.replace(handler);
         drop(old);
+    }
+
+    /// Hands `context` to this loop's exception handler, or writes it to stderr.
+    fn report(&self, context: ExceptionContext) {
+        let handler = self.handler.borrow().clone();
+        match handler {
+            Some(handler) => handler(&context),
+            None => eprintln!("{}", context.message),
+        }
     }
 
     /// The task being polled right now.
@@ -547,7 +555,7 @@ impl Core {
         let started = self.debug.get().then(Instant::now);
         if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback.run())) {
             let message = panic_message(&*payload).to_owned();
-            report(ExceptionContext {
+            self.report(ExceptionContext {
                 message: format!("Exception in callback: panicked: {message}"),
                 task: None,
                 panic: Some(message),
@@ -562,7 +570,7 @@ impl Core {
     fn warn_if_slow(&self, started: Instant, what: impl FnOnce() -> String) {
         let took = started.elapsed();
         if took >= self.slow_callback_duration.get() {
-            report(ExceptionContext {
+            self.report(ExceptionContext {
                 message: format!(
                     "Executing {} took {:.3} seconds",
                     what(),
@@ -653,7 +661,7 @@ impl Core {
         if !self.closed.replace(true) {
             self.cancel_all(&|task| {
                 let name = task.header().name();
-                report(ExceptionContext {
+                self.report(ExceptionContext {
                     message: format!(
                         "Task was destroyed but it is pending!\ntask: <Task pending name='{name}'>"
                     ),
