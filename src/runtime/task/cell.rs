@@ -60,8 +60,6 @@ pub(crate) struct Header {
     /// Per-loop creation number, for the default name `Task-N`.
     serial: u32,
     state: Cell<u8>,
-    /// The waker of the one party awaiting the handle (a `Task` is awaited by its single owner).
-    waiter: Cell<Option<Waker>>,
     extra: Cell<Option<Box<Extra>>>,
 }
 
@@ -71,7 +69,6 @@ impl Header {
             id,
             serial,
             state: Cell::new(0),
-            waiter: Cell::new(None),
             extra: Cell::new(None),
         }
     }
@@ -153,9 +150,9 @@ impl Header {
     }
 
     /// Marks the task done and tells whoever waits: the awaiting waker, the done callbacks.
-    fn complete(&self, flags: u8) {
+    fn complete(&self, flags: u8, waiter: Option<Waker>) {
         self.set(flag::DONE | flags);
-        if let Some(w) = self.waiter.take() {
+        if let Some(w) = waiter {
             w.wake();
         }
         if let Some(mut extra) = self.extra.take() {
@@ -166,14 +163,13 @@ impl Header {
             }
         }
     }
+}
 
-    /// Stores `waker` unless the one there already wakes the same task.
-    fn set_waiter(&self, waker: &Waker) {
-        let old = self.waiter.take();
-        match old {
-            Some(w) if w.will_wake(waker) => self.waiter.set(Some(w)),
-            _ => self.waiter.set(Some(waker.clone())),
-        }
+/// Stores `waker` in `slot` unless the one there already wakes the same task.
+fn set_waiter(slot: &mut Option<Waker>, waker: &Waker) {
+    match slot {
+        Some(w) => w.clone_from(waker),
+        None => *slot = Some(waker.clone()),
     }
 }
 
@@ -205,7 +201,13 @@ pub(crate) trait Join<T> {
 }
 
 enum Stage<F: Future> {
-    Running(F),
+    /// The future, and the waker of the one party awaiting the handle (a `Task` is awaited by
+    /// its single owner). The waker lives here, not in the header, because only a running task
+    /// needs one: that keeps every task 16 bytes smaller.
+    Running {
+        future: F,
+        waiter: Option<Waker>,
+    },
     Finished(Result<F::Output, TaskError>),
     Consumed,
 }
@@ -222,7 +224,10 @@ impl<F: Future> TaskCell<F> {
     pub(crate) fn new(id: TaskId, serial: u32, future: F) -> TaskCell<F> {
         TaskCell {
             header: Header::new(id, serial),
-            stage: RefCell::new(Stage::Running(future)),
+            stage: RefCell::new(Stage::Running {
+                future,
+                waiter: None,
+            }),
         }
     }
 
@@ -232,9 +237,15 @@ impl<F: Future> TaskCell<F> {
             Err(e) if e.is_cancelled() => flag::CANCELLED,
             Err(_) => flag::FAILED,
         };
+        let mut stage = self.stage.borrow_mut();
+        let waiter = match &mut *stage {
+            Stage::Running { waiter, .. } => waiter.take(),
+            _ => None,
+        };
         // Dropping the future in place (not moving it) keeps the pinning promise.
-        *self.stage.borrow_mut() = Stage::Finished(result);
-        self.header.complete(flags);
+        *stage = Stage::Finished(result);
+        drop(stage);
+        self.header.complete(flags, waiter);
     }
 }
 
@@ -245,7 +256,7 @@ impl<F: Future> Runnable for TaskCell<F> {
             return true;
         }
         let mut stage = self.stage.borrow_mut();
-        let Stage::Running(future) = &mut *stage else {
+        let Stage::Running { future, .. } = &mut *stage else {
             return true;
         };
         // SAFETY: the future lives inside this cell, which lives inside an `Rc` allocation
@@ -264,7 +275,7 @@ impl<F: Future> Runnable for TaskCell<F> {
     }
 
     fn cancel(&self) {
-        let running = matches!(*self.stage.borrow(), Stage::Running(_));
+        let running = matches!(*self.stage.borrow(), Stage::Running { .. });
         if running {
             self.finish(Err(TaskError::cancelled()));
         }
@@ -280,10 +291,9 @@ impl<F: Future + 'static> Join<F::Output> for TaskCell<F> {
         let Ok(mut stage) = self.stage.try_borrow_mut() else {
             panic!("a task cannot await itself (it would wait forever)");
         };
-        match &*stage {
-            Stage::Running(_) => {
-                drop(stage);
-                self.header.set_waiter(cx.waker());
+        match &mut *stage {
+            Stage::Running { waiter, .. } => {
+                set_waiter(waiter, cx.waker());
                 Poll::Pending
             }
             Stage::Finished(_) => {
@@ -317,11 +327,15 @@ impl<F: Future + 'static> Join<F::Output> for TaskCell<F> {
     }
 
     fn poll_done(&self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.header.is_done() {
-            Poll::Ready(())
-        } else {
-            self.header.set_waiter(cx.waker());
-            Poll::Pending
+        let Ok(mut stage) = self.stage.try_borrow_mut() else {
+            return Poll::Pending; // it is polling itself: not done
+        };
+        match &mut *stage {
+            Stage::Running { waiter, .. } => {
+                set_waiter(waiter, cx.waker());
+                Poll::Pending
+            }
+            _ => Poll::Ready(()),
         }
     }
 

@@ -19,6 +19,7 @@ const INDEX_BITS: u32 = usize::BITS / 2;
 const GEN_BITS: u32 = usize::BITS / 4;
 const INDEX_MASK: usize = (1 << INDEX_BITS) - 1;
 const GEN_MASK: usize = (1 << GEN_BITS) - 1;
+const LOCAL_MASK: usize = (1 << (INDEX_BITS + GEN_BITS)) - 1;
 
 /// The largest number of event loops alive at once in a process.
 pub(crate) const MAX_LOOPS: usize = 1 << (usize::BITS - INDEX_BITS - GEN_BITS);
@@ -48,6 +49,18 @@ impl TaskId {
     #[inline]
     pub(crate) fn bits(self) -> usize {
         self.0
+    }
+
+    /// The id without its loop field (the part a loop's own run queue needs).
+    #[inline]
+    pub(crate) fn local_bits(self) -> usize {
+        self.0 & LOCAL_MASK
+    }
+
+    /// Rebuilds an id from `local_bits` and the loop it belongs to.
+    #[inline]
+    pub(crate) fn from_local_bits(loop_id: usize, bits: usize) -> TaskId {
+        TaskId((loop_id << (INDEX_BITS + GEN_BITS)) | (bits & LOCAL_MASK))
     }
 
     #[inline]
