@@ -821,5 +821,6 @@ mod size_tests {
         assert!(std::mem::size_of::<Slot>() <= 24);
         assert_eq!(std::mem::size_of::<Ready>(), std::mem::size_of::<usize>());
         assert_eq!(std::mem::size_of::<crate::TaskError>(), 8);
+        assert!(std::mem::size_of::<crate::Sleep>() <= 24);
     }
 }

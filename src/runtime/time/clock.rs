@@ -12,7 +12,16 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// Nanoseconds in one tick (1 ms).
-const TICK_NS: u128 = 1_000_000;
+const TICK_NS: u64 = 1_000_000;
+
+/// `d` in nanoseconds, saturating at `u64::MAX`.
+#[inline]
+fn nanos(d: Duration) -> u64 {
+    d.as_secs()
+        .checked_mul(1_000_000_000)
+        .and_then(|ns| ns.checked_add(u64::from(d.subsec_nanos())))
+        .unwrap_or(u64::MAX)
+}
 
 /// The process-wide origin of real loop time, so every loop's `time()` agrees.
 fn epoch() -> Instant {
@@ -60,15 +69,19 @@ impl Clock {
     /// The current tick, rounded down.
     #[inline]
     pub(crate) fn now_tick(&self) -> u64 {
-        (self.elapsed().as_nanos() / TICK_NS) as u64
+        nanos(self.elapsed()) / TICK_NS
     }
 
     /// The tick at which a timer of `delay` from now is due, rounded up. `u64::MAX` means
     /// "never" (the delay is too large to represent).
     #[inline]
     pub(crate) fn deadline_after(&self, delay: Duration) -> u64 {
-        let due = self.elapsed().as_nanos() + delay.as_nanos();
-        u64::try_from(due.div_ceil(TICK_NS)).unwrap_or(u64::MAX)
+        // u64 nanoseconds last 584 years; a delay beyond that saturates to "never". (u128
+        // arithmetic here showed up as a tenth of the cost of creating a timer.)
+        match nanos(self.elapsed()).checked_add(nanos(delay)) {
+            Some(due) if due != u64::MAX => due.div_ceil(TICK_NS),
+            _ => u64::MAX,
+        }
     }
 
     /// How long the real clock has until `tick`; zero if it has passed.
@@ -80,7 +93,7 @@ impl Clock {
     /// Virtual clock only: jump forward to `tick`.
     pub(crate) fn jump_to(&self, tick: u64) {
         if let Clock::Virtual(ns) = self {
-            let target = tick.saturating_mul(TICK_NS as u64);
+            let target = tick.saturating_mul(TICK_NS);
             if target > ns.get() {
                 ns.set(target);
             }
