@@ -47,7 +47,8 @@ type DoneCallback<T> = Box<dyn FnOnce(&Future<T>)>;
 struct State<T> {
     outcome: Outcome<T>,
     waiters: Vec<Waker>,
-    callbacks: Vec<DoneCallback<T>>,
+    callbacks: Vec<(u64, DoneCallback<T>)>,
+    next_callback: u64,
 }
 
 enum Outcome<T> {
@@ -78,6 +79,7 @@ impl<T: 'static> Future<T> {
                     outcome: Outcome::Pending,
                     waiters: Vec::new(),
                     callbacks: Vec::new(),
+                    next_callback: 0,
                 }),
                 event_loop,
             }),
@@ -132,7 +134,7 @@ impl<T: 'static> Future<T> {
         for waker in waiters {
             waker.wake();
         }
-        for cb in callbacks {
+        for (_, cb) in callbacks {
             self.schedule(cb);
         }
         Ok(())
@@ -151,7 +153,7 @@ impl<T: 'static> Future<T> {
 
     /// Adds a callback to run (on the event loop, soon after) when the future is done;
     /// asyncio's `Future.add_done_callback`. If it is already done, the callback is scheduled
-    /// at once.
+    /// at once. Returns an id for [`remove_done_callback`](Future::remove_done_callback).
     ///
     /// # Examples
     ///
@@ -167,14 +169,40 @@ impl<T: 'static> Future<T> {
     ///     assert_eq!(seen.get(), 7);
     /// });
     /// ```
-    pub fn add_done_callback(&self, f: impl FnOnce(&Future<T>) + 'static) {
+    pub fn add_done_callback(&self, f: impl FnOnce(&Future<T>) + 'static) -> u64 {
         let mut state = self.inner.state.borrow_mut();
+        let id = state.next_callback;
+        state.next_callback += 1;
         if matches!(state.outcome, Outcome::Pending) {
-            state.callbacks.push(Box::new(f));
+            state.callbacks.push((id, Box::new(f)));
         } else {
             drop(state);
             self.schedule(Box::new(f));
         }
+        id
+    }
+
+    /// Removes a done callback by the id `add_done_callback` gave; true if it was still
+    /// registered (asyncio's `Future.remove_done_callback`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// asyncio::run(async {
+    ///     let fut = asyncio::Future::new();
+    ///     let id = fut.add_done_callback(|_| unreachable!("removed"));
+    ///     assert!(fut.remove_done_callback(id));
+    ///     fut.set_result(()).unwrap();
+    ///     asyncio::sleep(0).await;
+    /// });
+    /// ```
+    pub fn remove_done_callback(&self, id: u64) -> bool {
+        let removed = {
+            let mut state = self.inner.state.borrow_mut();
+            let at = state.callbacks.iter().position(|(i, _)| *i == id);
+            at.map(|k| state.callbacks.remove(k))
+        };
+        removed.is_some() // the closure is dropped here, outside the borrow
     }
 
     /// The event loop the future belongs to, if it is still alive.

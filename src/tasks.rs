@@ -742,10 +742,26 @@ struct Children<T> {
     outcomes: Vec<Option<Result<T, TaskError>>>,
     /// Indices of children not yet finished.
     pending: Vec<usize>,
+    /// The gather has returned (all done, or a failure reported): dropping it now leaves
+    /// the remaining children running, as asyncio's fail-fast gather does.
+    returned: bool,
 }
 
 // The outputs are stored, never pinned: moving a gather is fine whatever `T` is.
 impl<T> Unpin for Children<T> {}
+
+impl<T> Drop for Children<T> {
+    /// Dropping (cancelling) a gather before it returned cancels its unfinished children.
+    fn drop(&mut self) {
+        if !self.returned {
+            for &i in &self.pending {
+                if let Some(task) = self.tasks.get(i) {
+                    task.cancel();
+                }
+            }
+        }
+    }
+}
 
 impl<T> Children<T> {
     fn len(&self) -> usize {
@@ -776,6 +792,7 @@ impl<T: 'static> Children<T> {
             deferred,
             outcomes: (0..n).map(|_| None).collect(),
             pending: (0..n).rev().collect(),
+            returned: false,
         }
     }
 
@@ -798,6 +815,7 @@ impl<T: 'static> Children<T> {
                     self.outcomes[i] = Some(outcome);
                     self.pending.swap_remove(k);
                     if failed {
+                        self.returned = true;
                         return Poll::Ready(Some(i));
                     }
                 }
@@ -805,6 +823,7 @@ impl<T: 'static> Children<T> {
             }
         }
         if self.pending.is_empty() {
+            self.returned = true;
             Poll::Ready(None)
         } else {
             Poll::Pending
@@ -1098,6 +1117,14 @@ pub mod __private {
         }
     }
 
+    impl<T> Child<T> {
+        fn cancel(&mut self) {
+            if let ChildState::Running(task) = &self.state {
+                task.cancel();
+            }
+        }
+    }
+
     impl<T> fmt::Debug for Child<T> {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("Child")
@@ -1110,6 +1137,8 @@ pub mod __private {
         type Output;
         /// Polls every unfinished child; the first failure is returned at once.
         fn poll_all(&mut self, cx: &mut Context<'_>) -> Poll<Result<Self::Output, TaskError>>;
+        /// Cancels every child still running.
+        fn cancel_all(&mut self);
     }
 
     macro_rules! tuple_children {
@@ -1134,6 +1163,11 @@ pub mod __private {
                     }
                     Poll::Ready(Ok(($($t.take(),)+)))
                 }
+
+                fn cancel_all(&mut self) {
+                    let ($($t,)+) = self;
+                    $($t.cancel();)+
+                }
             }
         };
     }
@@ -1154,13 +1188,39 @@ pub mod __private {
     /// The future the [`gather!`](crate::gather!) macro returns.
     #[must_use = "the children run anyway, but their results are only collected when awaited"]
     #[derive(Debug)]
-    pub struct GatherTuple<C>(pub C);
+    pub struct GatherTuple<C: Children> {
+        children: C,
+        returned: bool,
+    }
+
+    impl<C: Children> GatherTuple<C> {
+        /// Wraps the children.
+        pub fn new(children: C) -> GatherTuple<C> {
+            GatherTuple {
+                children,
+                returned: false,
+            }
+        }
+    }
 
     impl<C: Children + Unpin> Future for GatherTuple<C> {
         type Output = Result<C::Output, TaskError>;
 
         fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-            self.0.poll_all(cx)
+            let out = self.children.poll_all(cx);
+            if out.is_ready() {
+                self.returned = true;
+            }
+            out
+        }
+    }
+
+    impl<C: Children> Drop for GatherTuple<C> {
+        /// Dropping (cancelling) the gather before it returned cancels its children.
+        fn drop(&mut self) {
+            if !self.returned {
+                self.children.cancel_all();
+            }
         }
     }
 }
@@ -1182,7 +1242,7 @@ pub mod __private {
 #[macro_export]
 macro_rules! gather {
     ($($future:expr),+ $(,)?) => {
-        $crate::__private::GatherTuple((
+        $crate::__private::GatherTuple::new((
             $($crate::__private::Child::new($future),)+
         ))
     };

@@ -367,3 +367,51 @@ fn an_unretrieved_panic_is_reported_once_on_stderr() {
     );
     assert!(stderr.contains("nobody looked"), "{stderr}");
 }
+
+#[test]
+fn dropping_a_gather_before_it_returns_cancels_its_children() {
+    let drops = Rc::new(Cell::new(0));
+    struct Count(Rc<Cell<u32>>);
+    impl Drop for Count {
+        fn drop(&mut self) {
+            self.0.set(self.0.get() + 1);
+        }
+    }
+    asyncio::Runner::virtual_time().run({
+        let drops = drops.clone();
+        async move {
+            let child = |d: Rc<Cell<u32>>| async move {
+                let _c = Count(d);
+                asyncio::sleep(10).await;
+            };
+            let g = asyncio::gather([child(drops.clone()), child(drops.clone())]);
+            let t = asyncio::gather!(child(drops.clone()), child(drops.clone()));
+            asyncio::sleep(1).await; // children started and waiting
+            assert_eq!(drops.get(), 0);
+            drop(g);
+            drop(t);
+            asyncio::sleep(0).await; // cancellation lands at the next iteration
+            assert_eq!(drops.get(), 4);
+            assert!(asyncio::all_tasks().is_empty());
+        }
+    });
+}
+
+#[test]
+fn a_gather_that_failed_fast_leaves_the_rest_running_when_dropped() {
+    let finished = Rc::new(Cell::new(false));
+    asyncio::Runner::virtual_time().run({
+        let finished = finished.clone();
+        async move {
+            let slow = asyncio::create_task(async move {
+                asyncio::sleep(2).await;
+                finished.set(true);
+            });
+            let bad = asyncio::create_task(async { panic!("fail fast") });
+            let g = asyncio::gather!(slow, bad);
+            assert!(g.await.is_err());
+            asyncio::sleep(3).await;
+        }
+    });
+    assert!(finished.get());
+}
