@@ -106,7 +106,9 @@ mod locks;
 mod queues;
 mod runners;
 mod runtime;
+mod taskgroups;
 mod tasks;
+mod timeouts;
 
 pub use coroutines::{
     AsyncGenerator, CoState, Coroutine, CoroutineError, Generator, Yield, Yielder, async_gen,
@@ -121,10 +123,15 @@ pub use futures::Future;
 pub use locks::*;
 pub use queues::*;
 pub use runners::{Runner, run};
+pub use taskgroups::{ExceptionGroup, TaskFailure, TaskGroup, TaskGroupFuture};
 #[doc(hidden)]
 pub use tasks::__private;
 pub use tasks::{
     Awaitable, Delay, Gather, GatherAll, ReturnWhen, Sleep, Task, TaskFuture, TaskRef, TryGather,
     Wait, all_tasks, create_eager_task, create_task, current_task, ensure_future, gather, sleep,
     try_gather, wait,
+};
+pub use timeouts::{
+    AsCompleted, Cancellable, Shield, Timeout, TimeoutError, TimeoutFuture, WaitFor, as_completed,
+    shield, timeout, timeout_at, wait_for,
 };

@@ -325,6 +325,12 @@ impl TaskRef {
     pub fn cancelled(&self) -> bool {
         self.task.header().is_cancelled()
     }
+
+    /// Marks the task's failure as reported elsewhere, so the loop does not report it as
+    /// "never retrieved".
+    pub(crate) fn mark_retrieved(&self) {
+        self.task.header().mark_retrieved();
+    }
 }
 
 impl PartialEq for TaskRef {

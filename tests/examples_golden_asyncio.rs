@@ -40,6 +40,9 @@ const EXAMPLES: &[&str] = &[
     "future_await",
     "locked_counter",
     "queue_pipeline",
+    "timeouts",
+    "task_group",
+    "slow_callback",
 ];
 
 /// The runs that sleep for a second or more: started all at once, see the file's docs.
@@ -341,6 +344,39 @@ fn potatoes_buyers_each_get_ten_different_potatoes() {
 fn future_await_prints_data_once_coro1_sets_the_future() {
     let run = assert_prints_golden("future_await", "future_await", &[]);
     run.assert_took("future_await", 1.0, 1.5);
+}
+
+#[test]
+fn timeouts_example_prints_exact_virtual_times() {
+    let run = assert_prints_golden("timeouts", "timeouts", &[]);
+    run.assert_took("timeouts", 0.0, 1.0);
+}
+
+#[test]
+fn task_group_example_cancels_the_siblings_and_reports_the_failure() {
+    assert_prints_golden("task_group", "task_group", &[]);
+}
+
+#[test]
+fn slow_callback_example_warns_in_debug_mode_only() {
+    build_and_start();
+    let binary = examples_dir().join("slow_callback");
+    let run = |debug: bool| {
+        let mut cmd = Command::new(&binary);
+        cmd.env_remove("ASYNCIO_DEBUG");
+        if debug {
+            cmd.env("ASYNCIO_DEBUG", "1");
+        }
+        let out = cmd.output().expect("run slow_callback");
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let debug = run(true);
+    assert!(
+        debug.contains("Executing <Task name='slow'> took 0.2"),
+        "with ASYNCIO_DEBUG=1 the slow step is reported:\n{debug}"
+    );
+    assert!(!run(false).contains("Executing <Task"));
 }
 
 #[test]

@@ -97,6 +97,12 @@ impl Header {
         self.has(flag::FAILED)
     }
 
+    /// Someone else took responsibility for the task's failure (a task group reports it):
+    /// do not report it as never retrieved.
+    pub(crate) fn mark_retrieved(&self) {
+        self.set(flag::RETRIEVED);
+    }
+
     /// Asks for cancellation: the loop drops the future instead of polling it next. Returns
     /// false if the task is already done.
     pub(crate) fn request_cancel(&self) -> bool {
