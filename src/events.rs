@@ -359,7 +359,14 @@ impl EventLoop {
     /// lp.run_until_complete(asyncio::sleep(0)).unwrap();
     /// assert_eq!(hits.get(), 1);
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// If the loop is closed (asyncio raises `RuntimeError` there too).
     pub fn call_soon(&self, f: impl FnOnce() + 'static) -> Handle {
+        if self.is_closed() {
+            panic!("{}: cannot call_soon on it", RuntimeError::Closed);
+        }
         let cb = core::callback(f);
         self.core.call_soon(cb.clone());
         Handle { callback: cb }
@@ -426,6 +433,7 @@ impl EventLoop {
         TimerHandle {
             task: crate::tasks::TaskRef::from_task(&task),
             when,
+            cancelled: std::cell::Cell::new(false),
         }
     }
     /// A handle to this loop that other threads may use: it is `Send + Sync`, where the
@@ -638,17 +646,21 @@ impl Handle {
 pub struct TimerHandle {
     task: crate::tasks::TaskRef,
     when: f64,
+    cancelled: std::cell::Cell<bool>,
 }
 
 impl TimerHandle {
-    /// Cancels the callback if it has not run yet.
+    /// Cancels the callback if it has not run yet (what it captured is dropped at the loop's
+    /// next iteration).
     pub fn cancel(&self) {
-        self.task.cancel();
+        if self.task.cancel() {
+            self.cancelled.set(true);
+        }
     }
 
-    /// True if the callback was cancelled before it ran.
+    /// True once [`cancel`](TimerHandle::cancel) stopped the callback before it ran.
     pub fn cancelled(&self) -> bool {
-        self.task.cancelled()
+        self.cancelled.get() || self.task.cancelled()
     }
 
     /// The loop time at which the callback is due.
@@ -747,13 +759,19 @@ pub fn get_event_loop() -> EventLoop {
     if let Ok(lp) = get_running_loop() {
         return lp;
     }
-    CURRENT.with(|current| {
+    let (lp, closed) = CURRENT.with(|current| {
         let mut current = current.borrow_mut();
         match &*current {
-            Some(lp) if !lp.is_closed() => lp.clone(),
-            _ => current.insert(EventLoop::new()).clone(),
+            Some(lp) if !lp.is_closed() => (lp.clone(), None),
+            _ => {
+                let fresh = EventLoop::new();
+                let old = current.replace(fresh.clone());
+                (fresh, old)
+            }
         }
-    })
+    });
+    drop(closed); // outside the borrow: dropping a loop runs task destructors
+    lp
 }
 
 /// Makes `event_loop` this thread's current loop, or forgets it with `None` (asyncio's

@@ -391,8 +391,7 @@ pub fn all_tasks() -> Vec<TaskRef> {
 }
 
 /// Creates a task whose first step runs right now, inside this call (asyncio 3.12's eager
-/// tasks): a task that finishes without waiting never touches the run queue. Outside a task
-/// step it behaves like [`create_task`].
+/// tasks): a task that finishes without waiting never touches the run queue.
 ///
 /// # Panics
 ///

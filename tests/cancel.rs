@@ -291,3 +291,77 @@ fn run_coroutine_threadsafe_returns_the_result_to_the_other_thread() {
     assert_eq!(ok.unwrap(), "from the loop");
     assert_eq!(bad.unwrap_err().panic_message(), Some("inside"));
 }
+
+struct PanicOnDrop;
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        panic!("destructor failed");
+    }
+}
+
+#[test]
+fn a_panicking_destructor_of_a_cancelled_task_becomes_its_outcome_not_a_loop_crash() {
+    let (err, done) = Runner::virtual_time().run(async {
+        let task = asyncio::create_task(async {
+            let _p = PanicOnDrop;
+            asyncio::sleep(10).await;
+        });
+        asyncio::sleep(1).await;
+        task.cancel();
+        asyncio::sleep(0).await;
+        let done = task.done();
+        (task.await.unwrap_err(), done)
+    });
+    assert!(done, "the task is marked done");
+    assert_eq!(err.panic_message(), Some("destructor failed"));
+}
+
+#[test]
+fn removing_a_done_callback_drops_it_with_the_name_and_callbacks_intact() {
+    struct OnDrop(Option<Box<dyn FnOnce()>>);
+    impl Drop for OnDrop {
+        fn drop(&mut self) {
+            if let Some(f) = self.0.take() {
+                f();
+            }
+        }
+    }
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    asyncio::run({
+        let seen = seen.clone();
+        async move {
+            let task = Rc::new(asyncio::create_task(async {}));
+            task.set_name("worker");
+            let (t, s) = (task.clone(), seen.clone());
+            let guard = OnDrop(Some(Box::new(move || {
+                s.borrow_mut().push(t.get_name());
+                let s2 = s.clone();
+                t.add_done_callback(move |_| s2.borrow_mut().push("added in drop".into()));
+            })));
+            let id = task.add_done_callback(move |_| drop(guard));
+            assert!(task.remove_done_callback(id));
+            while !task.done() {
+                asyncio::sleep(0).await;
+            }
+            asyncio::sleep(0).await;
+        }
+    });
+    assert_eq!(*seen.borrow(), ["worker", "added in drop"]);
+}
+
+#[test]
+fn a_cancelled_timer_handle_reports_cancelled_at_once() {
+    let lp = EventLoop::builder().virtual_time().build();
+    let h = lp.call_later(1, || {});
+    h.cancel();
+    assert!(h.cancelled());
+}
+
+#[test]
+fn a_panicking_exception_handler_does_not_take_the_loop_down() {
+    let lp = asyncio::new_event_loop();
+    lp.set_exception_handler(Some(|_: &ExceptionContext| panic!("handler broke")));
+    lp.call_soon(|| panic!("callback broke"));
+    assert_eq!(lp.run_until_complete(async { 5 }), Ok(5));
+}

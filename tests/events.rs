@@ -265,3 +265,61 @@ fn loop_time_is_monotonic_seconds() {
     let t1 = lp.time();
     assert!(t1 - t0 >= 0.02 && t1 - t0 < 1.0, "{t0} -> {t1}");
 }
+
+#[test]
+fn a_stop_as_the_main_future_finishes_does_not_stop_the_next_run() {
+    let lp = EventLoop::builder().virtual_time().build();
+    lp.run_until_complete(async { asyncio::get_running_loop().unwrap().stop() })
+        .unwrap();
+    assert_eq!(lp.run_until_complete(asyncio::sleep(0.01)), Ok(()));
+}
+
+#[test]
+fn a_main_wake_left_from_an_earlier_run_does_not_disturb_the_next() {
+    let lp = asyncio::new_event_loop();
+    // Main wakes itself in the step that completes it: a stale MAIN entry stays queued.
+    lp.run_until_complete(std::future::poll_fn(|cx| {
+        cx.waker().wake_by_ref();
+        Poll::Ready(())
+    }))
+    .unwrap();
+    let log = Rc::new(std::cell::RefCell::new(Vec::new()));
+    let l = log.clone();
+    lp.run_until_complete(async move {
+        let l2 = l.clone();
+        let _child = asyncio::create_task(async move { l2.borrow_mut().push("child") });
+        asyncio::sleep(0).await;
+        l.borrow_mut().push("main after sleep(0)");
+    })
+    .unwrap();
+    assert_eq!(*log.borrow(), ["child", "main after sleep(0)"]);
+}
+
+#[test]
+fn replacing_a_closed_current_loop_drops_it_outside_the_borrow() {
+    struct CallsGetEventLoop;
+    impl Drop for CallsGetEventLoop {
+        fn drop(&mut self) {
+            let _ = asyncio::get_event_loop();
+        }
+    }
+    let lp = asyncio::get_event_loop();
+    let guard = CallsGetEventLoop;
+    let task = lp.create_task(async move {
+        let _guard = guard;
+        std::future::pending::<()>().await;
+    });
+    drop(task);
+    lp.run_until_complete(asyncio::sleep(0)).unwrap();
+    lp.close().unwrap();
+    drop(lp);
+    assert!(!asyncio::get_event_loop().is_closed());
+}
+
+#[test]
+#[should_panic(expected = "Event loop is closed")]
+fn call_soon_on_a_closed_loop_panics_clearly() {
+    let lp = asyncio::new_event_loop();
+    lp.close().unwrap();
+    lp.call_soon(|| {});
+}

@@ -145,6 +145,9 @@ pub(crate) struct Core {
     inbox: RefCell<Vec<Message>>,
     next_generation: Cell<u32>,
     main_scheduled: Cell<bool>,
+    /// Which `run_until_complete` call the MAIN id belongs to: a MAIN entry or wake left over
+    /// from an earlier run carries an older generation and is ignored.
+    main_generation: Cell<u32>,
     running: Cell<bool>,
     stopping: Cell<bool>,
     closed: Cell<bool>,
@@ -243,6 +246,9 @@ impl Drop for Enter<'_> {
         self.core.running.set(false);
         self.core.main_scheduled.set(false);
         self.core.current.set(None);
+        // A stop() that arrived as the run ended must not stop the next run (CPython resets
+        // `_stopping` when run_forever returns).
+        self.core.stopping.set(false);
     }
 }
 
@@ -271,6 +277,7 @@ impl Core {
             inbox: RefCell::new(Vec::new()),
             next_generation: Cell::new(0),
             main_scheduled: Cell::new(false),
+            main_generation: Cell::new(0),
             running: Cell::new(false),
             stopping: Cell::new(false),
             closed: Cell::new(false),
@@ -326,11 +333,20 @@ impl Core {
         drop(old);
     }
 
-    /// Hands `context` to this loop's exception handler, or writes it to stderr.
+    /// Hands `context` to this loop's exception handler, or writes it to stderr. A handler
+    /// that panics does not take the loop down: both messages go to stderr.
     fn report(&self, context: ExceptionContext) {
         let handler = self.handler.borrow().clone();
         match handler {
-            Some(handler) => handler(&context),
+            Some(handler) => {
+                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| handler(&context))) {
+                    eprintln!(
+                        "{}\nthe exception handler panicked on it: {}",
+                        context.message,
+                        panic_message(&*payload)
+                    );
+                }
+            }
             None => eprintln!("{}", context.message),
         }
     }
@@ -414,7 +430,7 @@ impl Core {
     #[inline]
     pub(crate) fn wake_local(&self, id: TaskId) {
         if id.index() == MAIN_INDEX {
-            if self.running.get() && !self.main_scheduled.replace(true) {
+            if self.is_current_main(id) && !self.main_scheduled.replace(true) {
                 self.ready.borrow_mut().push_back(Ready::task(id));
             }
             return;
@@ -466,11 +482,20 @@ impl Core {
 
     // ----- running ---------------------------------------------------------------------------
 
+    /// True if `id` is the MAIN id of the `run_until_complete` call in progress.
+    fn is_current_main(&self, id: TaskId) -> bool {
+        self.running.get() && id.generation() == self.main_generation.get() as usize
+    }
+
     /// `run_until_complete`: runs the loop until `future` is done; returns its output.
     pub(crate) fn block_on<F: Future>(&self, future: F) -> Result<F::Output, RuntimeError> {
         let _enter = Enter::new(self)?;
         let mut future = pin!(future);
-        let main = TaskId::new(self.loop_id, 0, MAIN_INDEX);
+        let generation = self.main_generation.get().wrapping_add(1);
+        self.main_generation.set(generation);
+        let main = TaskId::new(self.loop_id, generation as usize, MAIN_INDEX);
+        // Stored as the id carries it, so the comparison in `is_current_main` is exact.
+        self.main_generation.set(main.generation() as u32);
         let main_waker = waker(main);
         let mut output = None;
         self.main_scheduled.set(true);
@@ -527,7 +552,7 @@ impl Core {
             }
             let id = TaskId::from_local_bits(self.loop_id, bits);
             if id.index() == MAIN_INDEX {
-                if self.main_scheduled.replace(false) {
+                if self.is_current_main(id) && self.main_scheduled.replace(false) {
                     main();
                 }
             } else {

@@ -114,6 +114,8 @@ impl Header {
         true
     }
 
+    /// Runs `f` on the Extra (allocating it on first use). `f` must not run user code: the
+    /// Extra is out of the header meanwhile.
     fn with_extra<R>(&self, f: impl FnOnce(&mut Extra) -> R) -> R {
         let mut extra = self.extra.take().unwrap_or_default();
         let r = f(&mut extra);
@@ -148,11 +150,12 @@ impl Header {
 
     /// Removes a registered callback; true if it was still registered.
     pub(crate) fn remove_done_callback(&self, id: u64) -> bool {
-        self.with_extra(|e| {
-            let before = e.callbacks.len();
-            e.callbacks.retain(|(i, _)| *i != id);
-            before != e.callbacks.len()
-        })
+        let removed = self.with_extra(|e| {
+            let at = e.callbacks.iter().position(|(i, _)| *i == id);
+            at.map(|k| e.callbacks.remove(k))
+        });
+        // Dropped here, with the Extra back in place: the closure's captures are user code.
+        removed.is_some()
     }
 
     /// Marks the task done and tells whoever waits: the awaiting waker, the done callbacks.
@@ -238,17 +241,24 @@ impl<F: Future> TaskCell<F> {
     }
 
     fn finish(&self, result: Result<F::Output, TaskError>) {
-        let flags = match &result {
-            Ok(_) => 0,
-            Err(e) if e.is_cancelled() => flag::CANCELLED,
-            Err(_) => flag::FAILED,
-        };
         let mut stage = self.stage.borrow_mut();
         let waiter = match &mut *stage {
             Stage::Running { waiter, .. } => waiter.take(),
             _ => None,
         };
-        // Dropping the future in place (not moving it) keeps the pinning promise.
+        // Drop the future in place (not moving it keeps the pinning promise). Its destructor is
+        // user code: if it panics, that panic becomes the task's outcome, as an exception in a
+        // coroutine's cleanup would in asyncio, instead of unwinding through the loop.
+        let dropped = catch_unwind(AssertUnwindSafe(|| *stage = Stage::Consumed));
+        let result = match dropped {
+            Ok(()) => result,
+            Err(payload) => Err(TaskError::panic(payload)),
+        };
+        let flags = match &result {
+            Ok(_) => 0,
+            Err(e) if e.is_cancelled() => flag::CANCELLED,
+            Err(_) => flag::FAILED,
+        };
         *stage = Stage::Finished(result);
         drop(stage);
         self.header.complete(flags, waiter);
