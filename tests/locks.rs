@@ -5,104 +5,21 @@
 //! Cancellation is simulated by dropping a future that is waiting.
 
 use std::cell::RefCell;
-use std::future::Future;
-use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll, Waker};
+use std::task::Poll;
 
 use asyncio::{
     Barrier, BoundedSemaphore, BrokenBarrierError, Condition, Event, Lock, Semaphore, ValueError,
 };
-use futures::executor::{LocalPool, LocalSpawner};
-use futures::task::{ArcWake, LocalSpawnExt};
+use futures::executor::LocalSpawner;
+use futures::task::LocalSpawnExt;
+
+mod common;
+use common::*;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-/// A waker that counts how often it was woken.
-#[derive(Default)]
-struct Counter(AtomicUsize);
-
-impl ArcWake for Counter {
-    fn wake_by_ref(arc_self: &Arc<Self>) {
-        arc_self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-struct Probe {
-    counter: Arc<Counter>,
-    waker: Waker,
-}
-
-impl Probe {
-    fn new() -> Self {
-        let counter = Arc::new(Counter::default());
-        let waker = futures::task::waker(counter.clone());
-        Probe { counter, waker }
-    }
-
-    fn wakes(&self) -> usize {
-        self.counter.0.load(Ordering::SeqCst)
-    }
-
-    fn poll<F: Future + Unpin>(&self, fut: &mut F) -> Poll<F::Output> {
-        Pin::new(fut).poll(&mut Context::from_waker(&self.waker))
-    }
-}
-
-thread_local! {
-    /// Code run by `hook_waker` wakers when they are woken or dropped.
-    static HOOK: RefCell<Option<Box<dyn Fn()>>> = const { RefCell::new(None) };
-}
-
-/// A waker that runs the thread's `HOOK` when woken and when its last clone is dropped, to
-/// prove the primitives call and drop wakers with no `RefCell` borrow held.
-struct HookWaker;
-
-impl ArcWake for HookWaker {
-    fn wake_by_ref(_: &Arc<Self>) {
-        run_hook();
-    }
-}
-
-impl Drop for HookWaker {
-    fn drop(&mut self) {
-        run_hook();
-    }
-}
-
-fn run_hook() {
-    HOOK.with(|hook| {
-        if let Some(hook) = hook.borrow().as_ref() {
-            hook();
-        }
-    });
-}
-
-fn set_hook(f: impl Fn() + 'static) {
-    HOOK.with(|hook| *hook.borrow_mut() = Some(Box::new(f)));
-}
-
-fn poll_with_hook<F: Future + Unpin>(fut: &mut F) -> Poll<F::Output> {
-    // The only strong reference to the HookWaker ends up in the wait list.
-    let waker = futures::task::waker(Arc::new(HookWaker));
-    Pin::new(fut).poll(&mut Context::from_waker(&waker))
-}
-
-fn pool() -> (LocalPool, LocalSpawner) {
-    let pool = LocalPool::new();
-    let spawner = pool.spawner();
-    (pool, spawner)
-}
-
-type Log<T> = Rc<RefCell<Vec<T>>>;
-
-fn log<T>() -> Log<T> {
-    Rc::new(RefCell::new(Vec::new()))
-}
 
 // ---------------------------------------------------------------------------------------------
 // Lock

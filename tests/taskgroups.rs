@@ -1,35 +1,12 @@
 //! TaskGroup: waiting for children, failing together, cancelling, on the virtual clock.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use asyncio::TaskGroup;
 
-/// Counts how many times it was dropped: proof that a cancelled future's destructors ran.
-#[derive(Clone, Default)]
-struct Drops(Rc<Cell<u32>>);
-
-impl Drops {
-    fn guard(&self) -> Guard {
-        Guard(self.0.clone())
-    }
-
-    fn count(&self) -> u32 {
-        self.0.get()
-    }
-}
-
-struct Guard(Rc<Cell<u32>>);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        self.0.set(self.0.get() + 1);
-    }
-}
-
-fn now() -> f64 {
-    asyncio::get_running_loop().unwrap().time()
-}
+mod common;
+use common::*;
 
 /// Sleeps `delay` seconds, holding `guard`, then returns `delay`.
 async fn child(delay: f64, guard: Guard) -> f64 {

@@ -1,36 +1,13 @@
 //! Timeouts: wait_for, timeout/timeout_at, shield and as_completed, on the virtual clock.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::future::IntoFuture;
 use std::rc::Rc;
 
 use futures::StreamExt;
 
-/// Counts how many times it was dropped: proof that a cancelled future's destructors ran.
-#[derive(Clone, Default)]
-struct Drops(Rc<Cell<u32>>);
-
-impl Drops {
-    fn guard(&self) -> Guard {
-        Guard(self.0.clone())
-    }
-
-    fn count(&self) -> u32 {
-        self.0.get()
-    }
-}
-
-struct Guard(Rc<Cell<u32>>);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        self.0.set(self.0.get() + 1);
-    }
-}
-
-fn now() -> f64 {
-    asyncio::get_running_loop().unwrap().time()
-}
+mod common;
+use common::*;
 
 async fn sleep_then(delay: f64, value: &'static str) -> &'static str {
     asyncio::sleep(delay).await;
