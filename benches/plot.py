@@ -6,8 +6,8 @@
     python3 benches/plot.py --table benches/results.txt    # a Markdown table instead
     python3 benches/plot.py --table a.txt --against b.txt  # Markdown: a's value, b's, change
 
-Reads ``RESULT <workload> <runtime> <value>`` lines (other lines are ignored; if a pair appears
-twice, the last one wins) and draws one horizontal grouped bar chart: per workload, each
+Reads ``RESULT <workload> <runtime> <value>`` lines (other lines are ignored; a pair that appears
+more than once, as in several runs appended to one file, counts as the median of its values) and draws one horizontal grouped bar chart: per workload, each
 runtime's value divided by the best Rust peer's (tokio, tokio-localset, async-executor,
 localpool), on a log scale, so 1.0 is "as fast as the best peer" and shorter is better.
 """
@@ -15,6 +15,7 @@ localpool), on a log scale, so 1.0 is "as fast as the best peer" and shorter is 
 import argparse
 import math
 import os
+import statistics
 import sys
 
 import matplotlib
@@ -33,11 +34,13 @@ COLORS = {
     "cpython": "#7f7f7f",
     "uvloop": "#bcbd22",
 }
+# Diagnostics that the table shows but the chart leaves out, to stay readable at a glance.
+NOT_CHARTED = {"memory_allocs", "memory_heap"}
 UNITS = {"memory": "B/task", "memory_allocs": "allocs/spawn", "memory_heap": "heap B/task", "timers": "CPU ns/op"}
 
 
 def read_results(lines):
-    results = {}
+    values = {}
     order = []
     for line in lines:
         words = line.split()
@@ -50,8 +53,8 @@ def read_results(lines):
             continue
         if workload not in order:
             order.append(workload)
-        results[(workload, runtime)] = value
-    return order, results
+        values.setdefault((workload, runtime), []).append(value)
+    return order, {key: statistics.median(vs) for key, vs in values.items()}
 
 
 def fmt(value):
@@ -139,13 +142,13 @@ def main():
         return
 
     # Workloads with a peer to compare against, top to bottom in run order.
-    rows = [(w, best_peer(results, w)) for w in order if best_peer(results, w)]
+    rows = [(w, best_peer(results, w)) for w in order if w not in NOT_CHARTED and best_peer(results, w)]
     runtimes = [rt for rt in RUNTIMES if any((w, rt) in results for w, _ in rows)]
     if not rows:
         sys.exit("plot.py: no workload has a Rust peer result to compare against")
 
     bar = 0.8 / len(runtimes)
-    fig_height = 1.2 + 0.16 * len(rows) * len(runtimes) + 0.25 * len(rows)
+    fig_height = 1.2 + 0.13 * len(rows) * len(runtimes) + 0.2 * len(rows)
     fig, ax = plt.subplots(figsize=(10, fig_height))
     lo, hi = 1.0, 1.0
     for i, rt in enumerate(runtimes):

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the full peers comparison and regenerates the report's raw material:
 #   benches/results.txt         RESULT lines of the default run (Rust peers, CPython, uvloop)
-#   benches/results-notrim.txt  RESULT lines of a Rust-only rerun with glibc's malloc trimming
-#                               off (GLIBC_TUNABLES=glibc.malloc.trim_threshold=1000000000)
+#   benches/results-trim.txt    RESULT lines of $TRIM_PAIRS (default 3) quick Rust-only runs ...
+#   benches/results-notrim.txt  ... alternating with as many with glibc's malloc trimming off
+#                               (GLIBC_TUNABLES=glibc.malloc.trim_threshold=1000000000)
 #   benches/results.svg         the chart (benches/plot.py)
 # and prints the Markdown tables that BENCHMARKS.md shows.
 #
@@ -14,14 +15,26 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --release -p peers
+# Build once, then run the binary itself: both runs measure the same build. PEERS_NO_BUILD=1
+# reuses the binary already built (for instance while the crate is being edited).
+if [ "${PEERS_NO_BUILD:-0}" = 0 ]; then
+    cargo build --release -p peers
+fi
+peers="${CARGO_TARGET_DIR:-target}/release/peers"
 
 echo "== default run" >&2
-cargo run --release -q -p peers | tee benches/results.txt
+"$peers" | tee benches/results.txt
 
-echo "== rerun without malloc trimming (Rust only)" >&2
-GLIBC_TUNABLES=glibc.malloc.trim_threshold=1000000000 PEERS_PYTHON=0 \
-    cargo run --release -q -p peers | tee benches/results-notrim.txt
+# glibc's malloc trimming: quick Rust-only runs, alternating default and no-trimming so that a busy
+# moment of a shared machine hits both alike; plot.py takes the median of each figure.
+echo "== malloc trimming: ${TRIM_PAIRS:=3} alternating pairs of quick runs" >&2
+: > benches/results-trim.txt
+: > benches/results-notrim.txt
+for _ in $(seq "$TRIM_PAIRS"); do
+    PEERS_QUICK=1 PEERS_PYTHON=0 "$peers" >> benches/results-trim.txt
+    GLIBC_TUNABLES=glibc.malloc.trim_threshold=1000000000 PEERS_QUICK=1 PEERS_PYTHON=0 \
+        "$peers" >> benches/results-notrim.txt
+done
 
 python3 benches/plot.py benches/results.txt -o benches/results.svg
 
@@ -30,4 +43,4 @@ echo "## Results (Markdown)"
 python3 benches/plot.py --table benches/results.txt
 echo
 echo "## Default -> no malloc trimming (Markdown)"
-python3 benches/plot.py --table benches/results.txt --against benches/results-notrim.txt
+python3 benches/plot.py --table benches/results-trim.txt --against benches/results-notrim.txt

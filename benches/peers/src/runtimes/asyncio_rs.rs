@@ -1,11 +1,9 @@
 //! The crate under test: `asyncio::run`, `asyncio::create_task`, `asyncio::sleep` (also
-//! `sleep(0)` to yield) and `asyncio::gather`. Until the crate has a `Queue`, a message is
-//! handed over with a fresh `asyncio::Future` per message (a oneshot), and `call_soon` is
-//! measured here because only asyncio has callbacks without a task.
+//! `sleep(0)` to yield), `asyncio::Queue::new(1)` as the channel and `asyncio::gather`.
+//! `call_soon` is measured here too, because only asyncio has callbacks without a task.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::future::Future;
-use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use super::Runtime;
@@ -13,20 +11,14 @@ use super::Runtime;
 /// This crate's event loop.
 pub(crate) struct AsyncioRs;
 
-/// Both halves of a channel: the message, and the future its receiver waits on.
-pub(crate) struct Oneshots<T> {
-    value: Cell<Option<T>>,
-    arrived: RefCell<asyncio::Future<()>>,
-}
-
 impl Runtime for AsyncioRs {
     const NAME: &'static str = "asyncio-rs";
 
     type Spawner = ();
     type Task<T: 'static> = asyncio::TaskFuture<T>;
     type Sleep = asyncio::Sleep;
-    type Sender<T: 'static> = Rc<Oneshots<T>>;
-    type Receiver<T: 'static> = Rc<Oneshots<T>>;
+    type Sender<T: 'static> = asyncio::Queue<T>;
+    type Receiver<T: 'static> = asyncio::Queue<T>;
 
     fn block_on<F, M>(make: M) -> F::Output
     where
@@ -62,27 +54,19 @@ impl Runtime for AsyncioRs {
     }
 
     fn channel<T: 'static>() -> (Self::Sender<T>, Self::Receiver<T>) {
-        let slot = Rc::new(Oneshots {
-            value: Cell::new(None),
-            arrived: RefCell::new(asyncio::Future::new()),
-        });
-        (Rc::clone(&slot), slot)
+        // Both halves are handles to the same queue, as in Python.
+        let queue = asyncio::Queue::new(1);
+        (queue.clone(), queue)
     }
 
     async fn send<T: 'static>(tx: &Self::Sender<T>, value: T) {
-        assert!(
-            tx.value.replace(Some(value)).is_none(),
-            "channel overfilled"
-        );
-        let arrived = tx.arrived.borrow().clone();
-        arrived.set_result(()).expect("one message at a time");
+        if tx.put(value).await.is_err() {
+            panic!("ping_pong queue shut down");
+        }
     }
 
     async fn recv<T: 'static>(rx: &mut Self::Receiver<T>) -> T {
-        let arrived = rx.arrived.borrow().clone();
-        arrived.await.expect("message future cancelled");
-        rx.arrived.replace(asyncio::Future::new());
-        rx.value.take().expect("a message arrived")
+        rx.get().await.expect("ping_pong queue shut down")
     }
 
     async fn gather<F>(_: &(), futs: Vec<F>) -> Vec<F::Output>
