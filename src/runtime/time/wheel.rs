@@ -65,35 +65,76 @@ const TOP: usize = LEVELS - 1;
 const WHEEL_RANGE: u64 = 1 << (LEVEL_BITS * LEVELS);
 /// Ticks covered by one slot of the top level (`2^30`).
 const TOP_SLOT_RANGE: u64 = 1 << (LEVEL_BITS * TOP);
-/// "No entry" link value.
-const NIL: u32 = u32::MAX;
-
-/// Whether an entry still waits in a slot or has been fired.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    /// Linked into the list of slot `(level, slot)`.
-    Pending,
-    /// Fired by `advance`; unlinked, its waker handed out.
-    Fired,
-}
+/// Bits of a link that hold an entry key; the bits above carry the entry's place.
+const KEY_BITS: u32 = 26;
+/// Mask of the key bits of a link.
+const KEY_MASK: u32 = (1 << KEY_BITS) - 1;
+/// "No entry" link value (the largest key, never handed out).
+const NIL: u32 = KEY_MASK;
+/// In `Entry::next`, above the key: the level (3 bits), then the fired flag.
+const FIRED: u32 = 1 << (KEY_BITS + 3);
 
 /// One timer, stored in the slab and linked into a slot list while pending.
+///
+/// 32 bytes: the timer-churn benchmark holds a million of these, so the slot and level ride in
+/// the spare high bits of the two links (keys are limited to 2^26 live timers), and a fired
+/// entry keeps a no-op waker instead of an `Option` (which leaves the waker's niche to the
+/// slab, so a slab entry is 32 bytes too).
 #[derive(Debug)]
 struct Entry {
     /// The real deadline in ticks (never clamped).
     deadline: u64,
-    /// The waker to hand out when fired; `None` once fired.
-    waker: Option<Waker>,
-    /// Previous entry in the slot list, or `NIL`.
+    /// The waker to hand out when fired; a no-op once fired.
+    waker: Waker,
+    /// Previous entry in the slot list (low bits) and the slot index (high 6 bits).
     prev: u32,
-    /// Next entry in the slot list, or `NIL`.
+    /// Next entry in the slot list (low bits), the level (3 bits) and the fired flag.
     next: u32,
-    /// Level of the slot holding this entry (meaningful while pending).
-    level: u8,
-    /// Slot index holding this entry (meaningful while pending).
-    slot: u8,
-    /// Pending or fired.
-    state: State,
+}
+
+impl Entry {
+    #[inline]
+    fn prev(&self) -> u32 {
+        self.prev & KEY_MASK
+    }
+
+    #[inline]
+    fn next(&self) -> u32 {
+        self.next & KEY_MASK
+    }
+
+    #[inline]
+    fn set_prev(&mut self, key: u32) {
+        self.prev = (self.prev & !KEY_MASK) | key;
+    }
+
+    #[inline]
+    fn set_next(&mut self, key: u32) {
+        self.next = (self.next & !KEY_MASK) | key;
+    }
+
+    /// The slot's `(level, slot)` while pending.
+    #[inline]
+    fn place(&self) -> (u8, u8) {
+        (
+            ((self.next >> KEY_BITS) & 7) as u8,
+            (self.prev >> KEY_BITS) as u8,
+        )
+    }
+
+    /// Links and place of a pending entry.
+    #[inline]
+    fn links(prev: u32, next: u32, level: usize, slot: usize) -> (u32, u32) {
+        (
+            prev | ((slot as u32) << KEY_BITS),
+            next | ((level as u32) << KEY_BITS),
+        )
+    }
+
+    #[inline]
+    fn is_fired(&self) -> bool {
+        self.next & FIRED != 0
+    }
 }
 
 /// Head and tail of one slot's intrusive list.
@@ -186,17 +227,18 @@ impl Wheel {
     #[inline]
     pub(crate) fn insert(&mut self, deadline: u64, waker: Waker) -> TimerKey {
         let key = self.slab.vacant_key();
-        assert!(key < NIL as usize, "timer wheel: too many timers");
+        assert!(
+            key < NIL as usize,
+            "timer wheel: more than {NIL} timers pending at once"
+        );
         let (level, slot) = self.placement(deadline);
         let prev = self.push_back(level, slot, key as u32, deadline);
+        let (prev, next) = Entry::links(prev, NIL, level, slot);
         let inserted = self.slab.insert(Entry {
             deadline,
-            waker: Some(waker),
+            waker,
             prev,
-            next: NIL,
-            level: level as u8,
-            slot: slot as u8,
-            state: State::Pending,
+            next,
         });
         debug_assert_eq!(inserted, key);
         key
@@ -206,9 +248,9 @@ impl Wheel {
     /// already `will_wake` it. No-op for a fired entry.
     #[inline]
     pub(crate) fn set_waker(&mut self, key: TimerKey, waker: &Waker) {
-        match &mut self.slab[key].waker {
-            Some(stored) if !stored.will_wake(waker) => *stored = waker.clone(),
-            _ => {}
+        let entry = &mut self.slab[key];
+        if !entry.is_fired() && !entry.waker.will_wake(waker) {
+            entry.waker = waker.clone();
         }
     }
 
@@ -217,15 +259,16 @@ impl Wheel {
     #[inline]
     pub(crate) fn remove(&mut self, key: TimerKey) {
         let entry = self.slab.remove(key);
-        if entry.state == State::Pending {
-            self.unlink(entry.level, entry.slot, entry.prev, entry.next);
+        if !entry.is_fired() {
+            let (level, slot) = entry.place();
+            self.unlink(level, slot, entry.prev(), entry.next());
         }
     }
 
     /// Whether `advance` has fired the entry.
     #[inline]
     pub(crate) fn is_fired(&self, key: TimerKey) -> bool {
-        self.slab[key].state == State::Fired
+        self.slab[key].is_fired()
     }
 
     /// The deadline the entry was inserted with.
@@ -291,7 +334,7 @@ impl Wheel {
                 self.top_start[slot] = block_start;
             }
         } else {
-            self.slab[tail as usize].next = key;
+            self.slab[tail as usize].set_next(key);
             if level == TOP && block_start < self.top_start[slot] {
                 self.top_start[slot] = block_start;
             }
@@ -306,12 +349,12 @@ impl Wheel {
         if prev == NIL {
             lvl.slots[slot].head = next;
         } else {
-            self.slab[prev as usize].next = next;
+            self.slab[prev as usize].set_next(next);
         }
         if next == NIL {
             lvl.slots[slot].tail = prev;
         } else {
-            self.slab[next as usize].prev = prev;
+            self.slab[next as usize].set_prev(prev);
         }
         if prev == NIL && next == NIL {
             lvl.occupied &= !(1 << slot);
@@ -359,22 +402,17 @@ impl Wheel {
         while cur != NIL {
             let key = cur;
             let entry = &mut self.slab[key as usize];
-            cur = entry.next;
+            cur = entry.next();
             if entry.deadline <= self.elapsed {
-                entry.state = State::Fired; // links are dead from now on
-                if let Some(waker) = entry.waker.take() {
-                    fired.push(waker);
-                }
+                entry.next |= FIRED; // links are dead from now on
+                fired.push(std::mem::replace(&mut entry.waker, Waker::noop().clone()));
             } else {
                 let deadline = entry.deadline;
                 let (new_level, new_slot) = self.placement(deadline);
                 debug_assert!(new_level < level || level == TOP);
                 let prev = self.push_back(new_level, new_slot, key, deadline);
                 let entry = &mut self.slab[key as usize];
-                entry.prev = prev;
-                entry.next = NIL;
-                entry.level = new_level as u8;
-                entry.slot = new_slot as u8;
+                (entry.prev, entry.next) = Entry::links(prev, NIL, new_level, new_slot);
             }
         }
     }
@@ -398,6 +436,21 @@ mod tests {
     use std::collections::{BTreeMap, BTreeSet, HashMap};
     use std::sync::{Arc, Mutex};
     use std::task::Wake;
+
+    #[test]
+    fn an_entry_and_its_slab_slot_are_32_bytes() {
+        assert_eq!(std::mem::size_of::<Entry>(), 32);
+        let mut slab = Slab::new();
+        let _ = slab.insert(Entry {
+            deadline: 0,
+            waker: Waker::noop().clone(),
+            prev: NIL,
+            next: NIL,
+        });
+        // A slab entry is the Entry plus nothing: its tag fits in the waker's niche.
+        assert!(slab.capacity() > 0);
+        assert_eq!(std::mem::size_of::<Option<Entry>>(), 32);
+    }
 
     /// Shared log of fired ids.
     type Log = Arc<Mutex<Vec<u64>>>;
