@@ -41,6 +41,9 @@ mod flag {
     pub(super) const CANCEL_REQUESTED: u8 = 8;
     /// The result was taken (or looked at) by the handle.
     pub(super) const RETRIEVED: u8 = 16;
+    /// The task is on its loop's run queue (set by a wake, cleared when polled). A new task is
+    /// born scheduled, since spawning queues it (or polls it at once, for eager tasks).
+    pub(super) const SCHEDULED: u8 = 32;
 }
 
 /// A done callback of a task.
@@ -68,7 +71,7 @@ impl Header {
         Header {
             id,
             serial,
-            state: Cell::new(0),
+            state: Cell::new(flag::SCHEDULED),
             extra: Cell::new(None),
         }
     }
@@ -83,6 +86,22 @@ impl Header {
 
     pub(crate) fn id(&self) -> TaskId {
         self.id
+    }
+
+    /// Marks the task queued; false if it already was (a second wake before the poll).
+    #[inline]
+    pub(crate) fn schedule(&self) -> bool {
+        let state = self.state.get();
+        self.state.set(state | flag::SCHEDULED);
+        state & flag::SCHEDULED == 0
+    }
+
+    /// Clears the queued mark before a poll; false if it was not queued (a stale entry).
+    #[inline]
+    pub(crate) fn unschedule(&self) -> bool {
+        let state = self.state.get();
+        self.state.set(state & !flag::SCHEDULED);
+        state & flag::SCHEDULED != 0
     }
 
     pub(crate) fn is_done(&self) -> bool {
