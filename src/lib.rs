@@ -135,3 +135,8 @@ pub use timeouts::{
     AsCompleted, Cancellable, Shield, Timeout, TimeoutError, TimeoutFuture, WaitFor, as_completed,
     shield, timeout, timeout_at, wait_for,
 };
+
+/// The README's code, compiled as a doctest so it cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -39,6 +39,7 @@ pub struct Task<T> {
 }
 
 impl<T> Task<T> {
+    #[inline]
     pub(crate) fn from_cell<F>(cell: Rc<TaskCell<F>>) -> Task<T>
     where
         F: Future<Output = T> + 'static,
@@ -437,6 +438,7 @@ where
 ///     assert_eq!((a.await.unwrap(), b.await.unwrap()), ("hello", "world"));
 /// });
 /// ```
+#[inline]
 pub fn create_task<F>(future: F) -> Task<F::Output>
 where
     F: Future + 'static,

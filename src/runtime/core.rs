@@ -392,6 +392,7 @@ impl Core {
 
     /// Creates a task for `future` and queues its first poll (or, for an eager loop inside
     /// a running task, runs its first step right now).
+    #[inline]
     pub(crate) fn spawn<F>(&self, future: F) -> Task<F::Output>
     where
         F: Future + 'static,
@@ -401,6 +402,7 @@ impl Core {
 
     /// `spawn`, choosing eagerness (asyncio 3.12's eager tasks: the first step runs inside
     /// `create_task`, so a task that finishes at once never touches the run queue).
+    #[inline]
     pub(crate) fn spawn_with<F>(&self, future: F, eager: bool) -> Task<F::Output>
     where
         F: Future + 'static,

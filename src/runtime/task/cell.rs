@@ -249,6 +249,7 @@ pub(crate) struct TaskCell<F: Future> {
 }
 
 impl<F: Future> TaskCell<F> {
+    #[inline]
     pub(crate) fn new(id: TaskId, serial: u32, future: F) -> TaskCell<F> {
         TaskCell {
             header: Header::new(id, serial),
