@@ -79,7 +79,17 @@
 //! | `asyncio.gather(*aws)` | [`gather`](fn@gather) (same types), [`gather!`] (mixed types), [`try_gather`] (stop at the first `Err`) |
 //! | `gather(..., return_exceptions=True)` | [`Gather::return_exceptions`] |
 //! | `asyncio.wait(tasks, timeout, return_when)` | [`wait`] with [`Wait::timeout`], [`Wait::return_when`] |
-//! | `CancelledError`, `InvalidStateError`, `RuntimeError` | [`CancelledError`], [`InvalidStateError`], [`RuntimeError`] |
+//! | `task.cancel()`, `current_task()`, `all_tasks()` | [`Task::cancel`], [`current_task`], [`all_tasks`] |
+//! | eager tasks (3.12) | [`create_eager_task`], [`LoopBuilder::eager_tasks`] |
+//! | `loop.call_later`, `call_at`, `call_soon_threadsafe`, `run_coroutine_threadsafe` | [`EventLoop::call_later`], [`EventLoop::call_at`], [`ThreadsafeHandle`] |
+//! | `loop.set_exception_handler`, debug mode | [`EventLoop::set_exception_handler`], [`LoopBuilder::debug`] (or `ASYNCIO_DEBUG=1`) |
+//! | `asyncio.wait_for`, `timeout`, `timeout_at`, `shield`, `as_completed` | [`wait_for`], [`timeout()`], [`timeout_at`], [`shield`], [`as_completed`] |
+//! | `asyncio.TaskGroup` | [`TaskGroup`], failures in an [`ExceptionGroup`] |
+//! | `asyncio.Lock`, `Event`, `Condition`, `Semaphore`, `BoundedSemaphore`, `Barrier` | [`Lock`], [`Event`], [`Condition`], [`Semaphore`], [`BoundedSemaphore`], [`Barrier`] |
+//! | `asyncio.Queue`, `PriorityQueue`, `LifoQueue` | [`Queue`], [`PriorityQueue`], [`LifoQueue`] |
+//! | generators (`yield`, `send`, `close`) and async generators (`async for`) | [`Coroutine`], [`Generator`], [`async_gen`] |
+//! | `CancelledError`, `InvalidStateError`, `RuntimeError`, `TimeoutError` | [`CancelledError`], [`InvalidStateError`], [`RuntimeError`], [`TimeoutError`] |
+//! | virtual time for tests (trio's MockClock, tokio's paused clock) | [`Runner::virtual_time`], [`LoopBuilder::virtual_time`] |
 //!
 //! # Differences from asyncio
 //!
