@@ -6,6 +6,8 @@ use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 
+use slab::Slab;
+
 use crate::events::{EventLoop, get_event_loop};
 use crate::exceptions::{CancelledError, InvalidStateError};
 use crate::runtime::core::{Core, callback, with_running};
@@ -35,6 +37,10 @@ use crate::runtime::core::{Core, callback, with_running};
 /// ```
 pub struct Future<T> {
     inner: Rc<Inner<T>>,
+    /// This handle's entry in `waiters` while it is being awaited: each handle (each clone) is
+    /// one awaiter, registered once and updated in place, so a future awaited by thousands of
+    /// tasks costs O(1) per poll.
+    waiter: Option<usize>,
 }
 
 struct Inner<T> {
@@ -46,7 +52,7 @@ type DoneCallback<T> = Box<dyn FnOnce(&Future<T>)>;
 
 struct State<T> {
     outcome: Outcome<T>,
-    waiters: Vec<Waker>,
+    waiters: Slab<Waker>,
     callbacks: Vec<(u64, DoneCallback<T>)>,
     next_callback: u64,
 }
@@ -74,10 +80,11 @@ impl<T: 'static> Future<T> {
 
     pub(crate) fn bound_to(event_loop: Weak<Core>) -> Future<T> {
         Future {
+            waiter: None,
             inner: Rc::new(Inner {
                 state: RefCell::new(State {
                     outcome: Outcome::Pending,
-                    waiters: Vec::new(),
+                    waiters: Slab::new(),
                     callbacks: Vec::new(),
                     next_callback: 0,
                 }),
@@ -131,7 +138,7 @@ impl<T: 'static> Future<T> {
                 std::mem::take(&mut state.callbacks),
             )
         };
-        for waker in waiters {
+        for (_, waker) in waiters {
             waker.wake();
         }
         for (_, cb) in callbacks {
@@ -283,6 +290,7 @@ impl<T> Clone for Future<T> {
     fn clone(&self) -> Future<T> {
         Future {
             inner: self.inner.clone(),
+            waiter: None,
         }
     }
 }
@@ -291,17 +299,33 @@ impl<T: Clone> std::future::Future for Future<T> {
     type Output = Result<T, CancelledError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut state = self.inner.state.borrow_mut();
+        let this = self.get_mut();
+        let mut state = this.inner.state.borrow_mut();
         match &state.outcome {
             Outcome::Done(v) => Poll::Ready(Ok(v.clone())),
             Outcome::Cancelled => Poll::Ready(Err(CancelledError)),
             Outcome::Pending => {
-                if !state.waiters.iter().any(|w| w.will_wake(cx.waker())) {
-                    state.waiters.push(cx.waker().clone());
+                match this.waiter.and_then(|k| state.waiters.get_mut(k)) {
+                    Some(waker) => waker.clone_from(cx.waker()),
+                    None => this.waiter = Some(state.waiters.insert(cx.waker().clone())),
                 }
                 Poll::Pending
             }
         }
+    }
+}
+
+impl<T> Drop for Future<T> {
+    /// An awaiter that goes away (its task was cancelled, say) leaves the waiter list.
+    fn drop(&mut self) {
+        let Some(k) = self.waiter else { return };
+        let removed = match self.inner.state.try_borrow_mut() {
+            Ok(mut state) if matches!(state.outcome, Outcome::Pending) => {
+                state.waiters.try_remove(k)
+            }
+            _ => None,
+        };
+        drop(removed); // a waker is dropped outside the borrow
     }
 }
 
@@ -318,5 +342,32 @@ impl<T> fmt::Debug for Future<T> {
             })
             .unwrap_or("busy");
         write!(f, "<Future {state}>")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future as _;
+    use std::pin::Pin;
+    use std::task::{Context, Waker};
+
+    #[test]
+    fn one_awaiter_polled_often_holds_one_waker_and_leaves_when_dropped() {
+        let lp = crate::new_event_loop();
+        let fut = lp.create_future::<u8>();
+        let (mut a, mut b) = (fut.clone(), fut.clone());
+        let mut cx = Context::from_waker(Waker::noop());
+        for _ in 0..5 {
+            assert!(Pin::new(&mut a).poll(&mut cx).is_pending());
+            assert!(Pin::new(&mut b).poll(&mut cx).is_pending());
+        }
+        assert_eq!(fut.inner.state.borrow().waiters.len(), 2);
+        drop(a);
+        assert_eq!(fut.inner.state.borrow().waiters.len(), 1);
+        fut.set_result(1).unwrap();
+        assert_eq!(
+            Pin::new(&mut b).poll(&mut cx),
+            std::task::Poll::Ready(Ok(1))
+        );
     }
 }

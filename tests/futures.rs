@@ -102,3 +102,27 @@ fn run_until_complete_accepts_a_future() {
     );
     assert_eq!(fut.result(), Ok("Future is done!"));
 }
+
+#[test]
+fn ten_thousand_awaiters_get_the_value_and_a_cancelled_awaiter_does_not() {
+    let got = asyncio::Runner::virtual_time().run(async {
+        let fut = asyncio::Future::<u32>::new();
+        let waiters: Vec<_> = (0..10_000)
+            .map(|_| asyncio::create_task(fut.clone()))
+            .collect();
+        // Poll each awaiter many times (spurious wake-ups): nothing piles up.
+        for _ in 0..3 {
+            asyncio::sleep(0).await;
+        }
+        let gone = asyncio::create_task(fut.clone());
+        asyncio::sleep(0).await;
+        gone.cancel();
+        asyncio::sleep(0).await;
+        fut.set_result(7).unwrap();
+        let out = asyncio::gather(waiters).await.unwrap();
+        assert!(gone.await.unwrap_err().is_cancelled());
+        out
+    });
+    assert_eq!(got.len(), 10_000);
+    assert!(got.iter().all(|r| *r == Ok(7)));
+}
