@@ -108,3 +108,22 @@ fn status_consumer_prints_the_seed_output() {
 fn drive_by_hand_prints_the_seed_output() {
     assert_prints_golden("drive_by_hand", &[]);
 }
+
+#[test]
+fn interleave_prints_the_seed_output() {
+    assert_prints_golden("interleave", &[]);
+}
+
+#[test]
+fn generator_object_runs_the_function_but_not_the_generator_body() {
+    let out = run_example("generator_object", &[]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert_eq!(&lines[..2], ["good", "2"]);
+    // The seed prints `<generator object consumer at 0x0000000002433BF8>`: only the address
+    // differs, and "good" is printed once, by the function, not by the unstarted generator.
+    assert!(
+        lines[2].starts_with("<generator object consumer at 0x") && lines[2].ends_with('>'),
+        "{out}"
+    );
+}
