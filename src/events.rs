@@ -390,7 +390,7 @@ impl EventLoop {
     pub fn call_later(&self, delay: impl Delay, f: impl FnOnce() + 'static) -> TimerHandle {
         let delay = delay.into_duration();
         let when = self.time() + delay.as_secs_f64();
-        self.timer_handle(when, crate::tasks::sleep(delay), f)
+        self.timer_handle(when, self.core.clock.deadline_after(delay), f)
     }
 
     /// Schedules `f` to be called at loop time `when` (asyncio's `loop.call_at`); see
@@ -409,31 +409,25 @@ impl EventLoop {
     /// assert!(!hit.get());
     /// ```
     pub fn call_at(&self, when: f64, f: impl FnOnce() + 'static) -> TimerHandle {
-        let delay = if when.is_nan() {
-            f64::NAN
-        } else {
-            when - self.time()
-        };
-        self.timer_handle(when, crate::tasks::sleep(delay), f)
+        assert!(
+            !when.is_nan(),
+            "call_at: `when` is NaN; pass a loop time in seconds"
+        );
+        let delay = (when - self.time()).into_duration();
+        self.timer_handle(when, self.core.clock.deadline_after(delay), f)
     }
 
-    fn timer_handle(
-        &self,
-        when: f64,
-        nap: crate::tasks::Sleep,
-        f: impl FnOnce() + 'static,
-    ) -> TimerHandle {
-        let task = self.core.spawn_with(
-            async move {
-                nap.await;
-                f();
-            },
-            false,
-        );
+    fn timer_handle(&self, when: f64, deadline: u64, f: impl FnOnce() + 'static) -> TimerHandle {
+        if self.is_closed() {
+            panic!("{}: cannot schedule a callback on it", RuntimeError::Closed);
+        }
+        let callback = core::callback(f);
+        let key = self.core.call_at_tick(deadline, callback.clone());
         TimerHandle {
-            task: crate::tasks::TaskRef::from_task(&task),
+            callback,
+            key,
+            event_loop: self.weak(),
             when,
-            cancelled: std::cell::Cell::new(false),
         }
     }
     /// A handle to this loop that other threads may use: it is `Send + Sync`, where the
@@ -644,23 +638,25 @@ impl Handle {
 /// assert!(handle.cancelled());
 /// ```
 pub struct TimerHandle {
-    task: crate::tasks::TaskRef,
+    callback: Rc<dyn Callback>,
+    key: usize,
+    event_loop: Weak<Core>,
     when: f64,
-    cancelled: std::cell::Cell<bool>,
 }
 
 impl TimerHandle {
-    /// Cancels the callback if it has not run yet (what it captured is dropped at the loop's
-    /// next iteration).
+    /// Cancels the callback if it has not run yet: what it captured is dropped now, and its
+    /// timer leaves the loop's wheel.
     pub fn cancel(&self) {
-        if self.task.cancel() {
-            self.cancelled.set(true);
+        self.callback.cancel();
+        if let Some(core) = self.event_loop.upgrade() {
+            core.cancel_timed(self.key, &self.callback);
         }
     }
 
-    /// True once [`cancel`](TimerHandle::cancel) stopped the callback before it ran.
+    /// True once [`cancel`](TimerHandle::cancel) was called.
     pub fn cancelled(&self) -> bool {
-        self.cancelled.get() || self.task.cancelled()
+        self.callback.is_cancelled()
     }
 
     /// The loop time at which the callback is due.

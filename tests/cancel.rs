@@ -365,3 +365,62 @@ fn a_panicking_exception_handler_does_not_take_the_loop_down() {
     lp.call_soon(|| panic!("callback broke"));
     assert_eq!(lp.run_until_complete(async { 5 }), Ok(5));
 }
+
+#[test]
+fn call_later_callbacks_are_callbacks_not_tasks() {
+    let lp = EventLoop::builder().virtual_time().build();
+    let seen = collecting_handler(&lp);
+    let inside = Rc::new(Cell::new(None));
+    let i = inside.clone();
+    lp.call_later(1, move || i.set(Some(asyncio::current_task().is_none())));
+    lp.call_later(2, || panic!("timed callback broke"));
+    lp.run_until_complete(async {
+        assert!(
+            asyncio::all_tasks().is_empty(),
+            "a pending call_later is not a task"
+        );
+        asyncio::sleep(3).await;
+    })
+    .unwrap();
+    assert_eq!(
+        inside.get(),
+        Some(true),
+        "no current task inside a callback"
+    );
+    let seen = seen.borrow();
+    assert_eq!(seen.len(), 1);
+    assert!(
+        seen[0].message.starts_with("Exception in callback"),
+        "{}",
+        seen[0].message
+    );
+}
+
+#[test]
+fn cancelling_a_timer_handle_drops_its_closure_at_once() {
+    let lp = EventLoop::builder().virtual_time().build();
+    let drops = Rc::new(Cell::new(0));
+    let guard = DropCounter(drops.clone());
+    let h = lp.call_later(5, move || drop(guard));
+    assert_eq!(drops.get(), 0);
+    h.cancel();
+    assert_eq!(drops.get(), 1);
+    assert!(h.cancelled());
+    // Nothing is left to wait for: the next timer decides the clock.
+    lp.run_until_complete(asyncio::sleep(1)).unwrap();
+    assert_eq!(lp.time(), 1.0);
+}
+
+#[test]
+fn call_later_with_a_past_or_zero_delay_runs_on_the_next_iteration() {
+    let lp = EventLoop::builder().virtual_time().build();
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let l = log.clone();
+    lp.call_later(0, move || l.borrow_mut().push("later(0)"));
+    let l = log.clone();
+    lp.call_at(-10.0, move || l.borrow_mut().push("at(past)"));
+    lp.run_until_complete(asyncio::sleep(0)).unwrap();
+    lp.run_until_complete(asyncio::sleep(0)).unwrap();
+    assert_eq!(*log.borrow(), ["later(0)", "at(past)"]);
+    assert_eq!(lp.time(), 0.0);
+}

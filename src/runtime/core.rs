@@ -35,7 +35,7 @@ use slab::Slab;
 
 use super::remote::{self, Message, Remote};
 use super::task::cell::{DoneCallback, Runnable, TaskCell};
-use super::task::id::{MAIN_INDEX, MAX_TASKS, TaskId};
+use super::task::id::{CALLBACK_INDEX, MAIN_INDEX, MAX_TASKS, TaskId};
 use super::task::waker::waker;
 use super::time::clock::Clock;
 use super::time::wheel::{TimerKey, Wheel};
@@ -118,6 +118,9 @@ impl Slot {
     }
 }
 
+/// A `call_later` callback and its timer (none for a delay that never elapses).
+type TimedCallback = (Rc<dyn Callback>, Option<TimerKey>);
+
 /// Settings fixed when a loop is built.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Config {
@@ -145,6 +148,8 @@ pub(crate) struct Core {
     ready: RefCell<VecDeque<Ready>>,
     /// Callbacks queued on `ready` (`call_soon`), by key.
     callbacks: RefCell<Slab<Rc<dyn Callback>>>,
+    /// Callbacks waiting for their timer (`call_later`), by key, with their timer.
+    timed: RefCell<Slab<TimedCallback>>,
     /// The task being polled right now, if any.
     current: Cell<Option<TaskId>>,
     wheel: RefCell<Wheel>,
@@ -278,6 +283,7 @@ impl Core {
             tasks: RefCell::new(Slab::new()),
             ready: RefCell::new(VecDeque::new()),
             callbacks: RefCell::new(Slab::new()),
+            timed: RefCell::new(Slab::new()),
             current: Cell::new(None),
             wheel: RefCell::new(Wheel::new()),
             fired: RefCell::new(Vec::new()),
@@ -440,6 +446,10 @@ impl Core {
             }
             return;
         }
+        if id.index() & CALLBACK_INDEX != 0 {
+            self.timed_callback_due(id.index() & !CALLBACK_INDEX);
+            return;
+        }
         let tasks = self.tasks.borrow();
         if let Some(slot) = tasks.get(id.index()) {
             if slot.is(id) && slot.task.header().schedule() {
@@ -447,6 +457,51 @@ impl Core {
                 self.ready.borrow_mut().push_back(Ready::task(id));
             }
         }
+    }
+
+    /// Schedules `callback` to be queued when tick `deadline` comes (`call_later`); returns
+    /// its key for `cancel_timed`. A `u64::MAX` deadline never comes.
+    pub(crate) fn call_at_tick(&self, deadline: u64, callback: Rc<dyn Callback>) -> usize {
+        let mut timed = self.timed.borrow_mut();
+        let entry = timed.vacant_entry();
+        let key = entry.key();
+        assert!(
+            key < CALLBACK_INDEX - 1,
+            "too many call_later callbacks pending at once"
+        );
+        let timer = (deadline != u64::MAX).then(|| {
+            let waker = waker(TaskId::new(self.loop_id, 0, CALLBACK_INDEX | key));
+            self.timer_insert(deadline, &waker)
+        });
+        entry.insert((callback, timer));
+        key
+    }
+
+    /// The timer of timed callback `key` fired: move the callback to the run queue. (Its
+    /// waker lives only in the wheel entry, so this happens once per key.)
+    fn timed_callback_due(&self, key: usize) {
+        let due = self.timed.borrow_mut().try_remove(key);
+        if let Some((callback, timer)) = due {
+            if let Some(timer) = timer {
+                self.timer_remove(timer);
+            }
+            self.call_soon(callback);
+        }
+    }
+
+    /// Cancels timed callback `key` if `callback` still waits for its timer there.
+    pub(crate) fn cancel_timed(&self, key: usize, callback: &Rc<dyn Callback>) {
+        let removed = {
+            let mut timed = self.timed.borrow_mut();
+            match timed.get(key) {
+                Some((cb, _)) if Rc::ptr_eq(cb, callback) => Some(timed.remove(key)),
+                _ => None,
+            }
+        };
+        if let Some((_, Some(timer))) = &removed {
+            self.timer_remove(*timer);
+        }
+        drop(removed);
     }
 
     /// Queues a callback to run in the next iteration (`call_soon`).
@@ -687,10 +742,17 @@ impl Core {
                 .collect();
             let queued = std::mem::take(&mut *self.ready.borrow_mut());
             let callbacks = std::mem::take(&mut *self.callbacks.borrow_mut());
-            if tasks.is_empty() && queued.is_empty() {
+            let timed = std::mem::take(&mut *self.timed.borrow_mut());
+            for (_, (_, timer)) in &timed {
+                if let Some(timer) = timer {
+                    self.timer_remove(*timer);
+                }
+            }
+            if tasks.is_empty() && queued.is_empty() && timed.is_empty() {
                 return;
             }
             drop(callbacks); // callbacks that never ran
+            drop(timed);
             for task in &tasks {
                 if !task.header().is_done() {
                     on_pending(&**task);
@@ -849,5 +911,23 @@ mod size_tests {
         assert_eq!(std::mem::size_of::<Ready>(), std::mem::size_of::<usize>());
         assert_eq!(std::mem::size_of::<crate::TaskError>(), 8);
         assert!(std::mem::size_of::<crate::Sleep>() <= 24);
+    }
+}
+
+#[cfg(test)]
+mod timed_callback_tests {
+    use crate::EventLoop;
+
+    #[test]
+    fn a_cancelled_or_fired_call_later_leaves_no_timer_behind() {
+        let lp = EventLoop::builder().virtual_time().build();
+        let keep = lp.call_later(1, || {});
+        let gone = lp.call_later(2, || {});
+        assert_eq!(lp.core().timer_count(), 2);
+        gone.cancel();
+        assert_eq!(lp.core().timer_count(), 1);
+        lp.run_until_complete(crate::sleep(3)).unwrap();
+        assert_eq!(lp.core().timer_count(), 0);
+        assert!(!keep.cancelled());
     }
 }

@@ -7,6 +7,7 @@
 //! - `loop` is the event loop's slot in the process-wide registry (see `remote.rs`);
 //! - `index` is the task's key in that loop's task slab; `MAIN_INDEX` (all ones) names the
 //!   future given to `run_until_complete`, which lives on the caller's stack, not in the slab;
+//!   an index with the top bit (`CALLBACK_INDEX`) names a `call_later` callback instead;
 //! - `generation` tells a reused slab slot from the task that held it before.
 //!
 //! Every field may wrap or be reused. That is harmless by construction: an id that no longer
@@ -25,8 +26,11 @@ const LOCAL_MASK: usize = (1 << (INDEX_BITS + GEN_BITS)) - 1;
 pub(crate) const MAX_LOOPS: usize = 1 << (usize::BITS - INDEX_BITS - GEN_BITS);
 /// The index reserved for the future driven by `run_until_complete`.
 pub(crate) const MAIN_INDEX: usize = INDEX_MASK;
+/// Indices with this bit (other than `MAIN_INDEX`) name a timed callback (`call_later`) by
+/// its key, not a task: its timer's waker queues the callback.
+pub(crate) const CALLBACK_INDEX: usize = 1 << (INDEX_BITS - 1);
 /// The largest number of tasks alive at once in one loop.
-pub(crate) const MAX_TASKS: usize = INDEX_MASK;
+pub(crate) const MAX_TASKS: usize = CALLBACK_INDEX;
 
 /// A packed (loop, generation, index) triple. `Copy`, one word, no drop.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
