@@ -540,10 +540,8 @@ impl<T> fmt::Debug for Deferred<T> {
 /// assert_eq!(lp.run_until_complete(task).unwrap().unwrap(), 2);
 /// ```
 pub fn ensure_future<A: Awaitable>(awaitable: A) -> Task<A::Output> {
-    match get_running_loop() {
-        Ok(lp) => awaitable.into_task(&lp),
-        Err(_) => awaitable.into_task(&get_event_loop()),
-    }
+    // get_event_loop() is already "the running loop, else this thread's current one".
+    awaitable.into_task(&get_event_loop())
 }
 
 /// Something [`sleep`] accepts as a delay: seconds as a number, or a [`Duration`].
