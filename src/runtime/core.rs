@@ -20,7 +20,7 @@
 //! - Only the batch taken at the start of an iteration runs in it, so `sleep(0)` lets every
 //!   other ready task run once, and a task that yields forever cannot starve timers.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -33,6 +33,7 @@ use std::time::{Duration, Instant};
 
 use slab::Slab;
 
+use super::io::reactor::Reactor;
 use super::remote::{self, Message, Remote};
 use super::task::cell::{DoneCallback, Runnable, TaskCell};
 use super::task::id::{CALLBACK_INDEX, MAIN_INDEX, MAX_TASKS, TaskId};
@@ -129,7 +130,15 @@ pub(crate) struct Config {
     pub(crate) debug: Option<bool>,
     /// Create tasks eagerly (asyncio 3.12's `eager_task_factory`).
     pub(crate) eager_tasks: bool,
+    /// Virtual clock with I/O: how long to wait for real I/O before jumping to the next timer
+    /// (`None`: the default, [`DEFAULT_AUTOJUMP_THRESHOLD`]).
+    pub(crate) autojump_threshold: Option<Duration>,
 }
+
+/// How long a virtual clock waits for real I/O, while some task waits on a socket, before it
+/// jumps to the next timer (trio's `autojump_threshold`). Long enough for a peer on another
+/// thread or process to answer over loopback, short enough that tests stay quick.
+pub(crate) const DEFAULT_AUTOJUMP_THRESHOLD: Duration = Duration::from_millis(250);
 
 /// The handler that receives errors nobody else sees (`set_exception_handler`).
 pub(crate) type ExceptionHandler = Rc<dyn Fn(&ExceptionContext)>;
@@ -154,6 +163,10 @@ pub(crate) struct Core {
     current: Cell<Option<TaskId>>,
     wheel: RefCell<Wheel>,
     fired: RefCell<Vec<Waker>>,
+    /// The I/O reactor, made at the first registration.
+    io: OnceCell<Reactor>,
+    /// See `Config::autojump_threshold`.
+    autojump_threshold: Duration,
     inbox: RefCell<Vec<Message>>,
     next_generation: Cell<u32>,
     main_scheduled: Cell<bool>,
@@ -287,6 +300,10 @@ impl Core {
             current: Cell::new(None),
             wheel: RefCell::new(Wheel::new()),
             fired: RefCell::new(Vec::new()),
+            io: OnceCell::new(),
+            autojump_threshold: config
+                .autojump_threshold
+                .unwrap_or(DEFAULT_AUTOJUMP_THRESHOLD),
             inbox: RefCell::new(Vec::new()),
             next_generation: Cell::new(0),
             main_scheduled: Cell::new(false),
@@ -311,6 +328,23 @@ impl Core {
 
     pub(crate) fn remote(&self) -> &Arc<Remote> {
         &self.remote
+    }
+
+    /// The loop's reactor, made now if this is its first I/O. From then on a blocked loop
+    /// waits in `epoll_wait`, and other threads wake it through the reactor's eventfd.
+    pub(crate) fn reactor(&self) -> std::io::Result<&Reactor> {
+        if let Some(reactor) = self.io.get() {
+            return Ok(reactor);
+        }
+        let (reactor, waker) = Reactor::new()?;
+        self.remote.set_io_waker(waker);
+        Ok(self.io.get_or_init(|| reactor))
+    }
+
+    /// The loop's reactor if it has one.
+    #[inline]
+    pub(crate) fn reactor_if_any(&self) -> Option<&Reactor> {
+        self.io.get()
     }
 
     pub(crate) fn is_running(&self) -> bool {
@@ -504,8 +538,13 @@ impl Core {
         drop(removed);
     }
 
-    /// Queues a callback to run in the next iteration (`call_soon`).
+    /// Queues a callback to run in the next iteration (`call_soon`). Callbacks posted from
+    /// other threads before this call (`call_soon_threadsafe`) are queued first: one FIFO, as
+    /// in asyncio.
     pub(crate) fn call_soon(&self, callback: Rc<dyn Callback>) {
+        if self.remote.has_pending() {
+            self.drain_inbox();
+        }
         let key = self.callbacks.borrow_mut().insert(callback);
         self.ready.borrow_mut().push_back(Ready::call(key));
     }
@@ -595,7 +634,7 @@ impl Core {
         if self.remote.has_pending() {
             self.drain_inbox();
         }
-        self.process_timers();
+        self.poll_events();
 
         let batch = self.ready.borrow().len();
         for _ in 0..batch {
@@ -695,27 +734,25 @@ impl Core {
         *self.inbox.borrow_mut() = messages;
     }
 
-    /// Moves due timers to the run queue; when nothing is ready, first waits for the next one.
-    fn process_timers(&self) {
-        let ready_empty = self.ready.borrow().is_empty();
+    /// Collects what happened since the last iteration: I/O readiness (if the loop has a
+    /// reactor) and due timers, both moved to the run queue. When nothing is ready, first waits
+    /// for the next of them: the next timer, an I/O event, or a wake from another thread.
+    fn poll_events(&self) {
+        let idle = self.ready.borrow().is_empty() && !self.stopping.get();
         let next = self.wheel.borrow().next_expiration();
-        if next.is_none() && !ready_empty {
-            return; // no timers, work to do: not even a clock read
+        match self.io.get() {
+            // No I/O, no timers, work to do: no syscall, not even a clock read.
+            None if next.is_none() && !idle => return,
+            None if idle => self.park_until(next),
+            None => {}
+            // Work to do: only look (timeout 0), so ready tasks never starve I/O.
+            Some(reactor) if !idle => {
+                reactor.poll(Some(Duration::ZERO));
+            }
+            Some(reactor) => self.wait_for_io(reactor, next),
         }
-        if ready_empty && !self.stopping.get() && !self.remote.has_pending() {
-            match next {
-                Some(tick) if self.clock.is_virtual() => self.clock.jump_to(tick),
-                Some(tick) => {
-                    let wait = self.clock.until(tick);
-                    if !wait.is_zero() {
-                        park(Some(wait));
-                    }
-                }
-                None => park(None),
-            }
-            if self.remote.has_pending() {
-                self.drain_inbox();
-            }
+        if self.remote.has_pending() {
+            self.drain_inbox();
         }
         if next.is_some() {
             let now = self.clock.now_tick();
@@ -725,6 +762,55 @@ impl Core {
                 waker.wake();
             }
             *self.fired.borrow_mut() = fired;
+        }
+    }
+
+    /// Nothing ready and no reactor: park the thread until the next timer (or jump to it, on
+    /// a virtual clock) or a wake from another thread.
+    fn park_until(&self, next: Option<u64>) {
+        if let (Some(tick), true) = (next, self.clock.is_virtual()) {
+            if !self.remote.has_pending() {
+                self.clock.jump_to(tick);
+            }
+            return;
+        }
+        let timeout = next.map(|tick| self.clock.until(tick));
+        if timeout.is_some_and(|t| t.is_zero()) || !self.remote.park_begin() {
+            return;
+        }
+        match timeout {
+            Some(d) => std::thread::park_timeout(d),
+            None => std::thread::park(),
+        }
+        self.remote.park_end();
+    }
+
+    /// Nothing ready, and the loop has a reactor: wait in `epoll_wait` until the next timer,
+    /// an I/O event, or a wake from another thread (the reactor's eventfd).
+    ///
+    /// On a virtual clock, real I/O may still be on its way while every task waits, so the
+    /// clock jumps to the next timer only after `autojump_threshold` of real time passes with
+    /// no event (and at once if no task waits on any socket).
+    fn wait_for_io(&self, reactor: &Reactor, next: Option<u64>) {
+        let virtual_jump = next.filter(|_| self.clock.is_virtual());
+        let mut timeout = match (next, virtual_jump) {
+            (None, _) => None,
+            (Some(_), Some(_)) if reactor.has_waiters() => Some(self.autojump_threshold),
+            (Some(_), Some(_)) => Some(Duration::ZERO),
+            (Some(tick), None) => Some(self.clock.until(tick)),
+        };
+        let blocking = timeout != Some(Duration::ZERO);
+        if blocking && !self.remote.park_begin() {
+            timeout = Some(Duration::ZERO);
+        }
+        let delivered = reactor.poll(timeout);
+        if blocking {
+            self.remote.park_end();
+        }
+        if let Some(tick) = virtual_jump {
+            if delivered == 0 && !self.remote.has_pending() && self.ready.borrow().is_empty() {
+                self.clock.jump_to(tick);
+            }
         }
     }
 
@@ -802,14 +888,6 @@ impl std::fmt::Debug for Core {
             .field("virtual_time", &self.clock.is_virtual())
             .field("debug", &self.debug.get())
             .finish()
-    }
-}
-
-/// Blocks this thread until unparked (a wake from another thread) or `timeout` passes.
-fn park(timeout: Option<Duration>) {
-    match timeout {
-        Some(d) => std::thread::park_timeout(d),
-        None => std::thread::park(),
     }
 }
 

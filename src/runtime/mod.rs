@@ -6,15 +6,19 @@
 //!       |                                             poll (with a waker that is the id)
 //!       +--------- waker (task/waker.rs) <--------------+
 //!                     ^            ^
-//!        timer fires  |            |  wake from another thread
-//!  sleep --> wheel entry (time/)   remote inbox (remote.rs) + unpark
+//!        timer fires  |            |  wake from another thread     | socket ready
+//!  sleep --> wheel entry (time/)   remote inbox (remote.rs)    source (io/) <-- epoll
+//!                                   + eventfd or unpark
 //! ```
 //!
 //! Data flows one way: a future becomes a task, a task is polled from the run queue, a waker
-//! puts it back. `task/` says what a task is, `core.rs` who runs it and when, `time/` and
-//! `remote.rs` what wakes it.
+//! puts it back. `task/` says what a task is, `core.rs` who runs it and when, `time/`, `io/`
+//! and `remote.rs` what wakes it.
 
 pub(crate) mod core;
+// Parts of the reactor's API are used only by the I/O modules that land next.
+#[allow(dead_code)]
+pub(crate) mod io;
 pub(crate) mod remote;
 pub(crate) mod task;
 pub(crate) mod time;

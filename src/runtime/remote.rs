@@ -1,13 +1,25 @@
 //! The way into a loop from outside: the process-wide registry of loops and each loop's inbox.
 //!
 //! A waker carries only a loop number. When it fires on a thread where that loop is not the
-//! running loop, it looks the loop up here, pushes the task id into the loop's inbox and
-//! unparks the loop's thread. The loop drains the inbox at the start of every iteration and
-//! checks it before parking, so a wake is never lost (std's park token covers the race between
-//! "checked the inbox" and "went to sleep").
+//! running loop, it looks the loop up here, puts the task id into the loop's inbox and, if
+//! the loop is blocked waiting, wakes it: through the reactor's eventfd once the loop does
+//! I/O (the loop is then blocked in `epoll_wait`), else by unparking its thread.
+//!
+//! ```text
+//!   poster:  push to inbox; pending = true; if parked.swap(false) { notify }
+//!   loop:    parked = true; if pending { parked = false; don't block } else block; parked = false
+//! ```
+//!
+//! Both sides use sequentially consistent operations, so at least one of them sees the
+//! other's write: either the loop sees `pending` and does not block, or the poster sees
+//! `parked` and notifies. A busy loop is never notified (no syscall per post), and many posts
+//! to a blocked loop make one notification. Wakes of one task coalesce too: a task id already
+//! in the inbox is not added again, so a flood of wakes costs no memory.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::thread::{self, Thread};
 
 use slab::Slab;
@@ -22,31 +34,133 @@ pub(crate) enum Message {
     Call(Box<dyn FnOnce() + Send>),
 }
 
+/// A hasher for task ids, which are already well mixed in their low bits (slab indices).
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+#[derive(Default)]
+struct Inbox {
+    messages: Vec<Message>,
+    /// The tasks with a `Wake` in `messages`.
+    woken: HashSet<usize, BuildHasherDefault<IdHasher>>,
+}
+
 /// A loop's inbox, shared with every thread that may wake it.
 pub(crate) struct Remote {
-    inbox: Mutex<Vec<Message>>,
+    inbox: Mutex<Inbox>,
     pending: AtomicBool,
+    /// The loop is blocked (or about to block) waiting for something to happen.
+    parked: AtomicBool,
+    /// The loop is gone: posts are refused.
+    closed: AtomicBool,
     thread: Thread,
+    /// The reactor's eventfd waker, once the loop does I/O.
+    io_waker: OnceLock<mio::Waker>,
 }
 
 impl Remote {
-    /// Posts a message and unparks the loop's thread.
-    pub(crate) fn post(&self, msg: Message) {
-        lock(&self.inbox).push(msg);
-        self.pending.store(true, Ordering::Release);
-        self.thread.unpark();
+    /// Posts a message and wakes the loop if it is blocked. Returns false (and drops the
+    /// message) if the loop is gone.
+    pub(crate) fn post(&self, msg: Message) -> bool {
+        let refused = {
+            let mut inbox = lock(&self.inbox);
+            if self.closed.load(SeqCst) {
+                Some(msg)
+            } else {
+                match msg {
+                    Message::Wake(id) if !inbox.woken.insert(id.bits()) => {} // already there
+                    msg => inbox.messages.push(msg),
+                }
+                None
+            }
+        };
+        if let Some(msg) = refused {
+            drop(msg); // a callback's captures are user code: dropped outside the lock
+            return false;
+        }
+        self.pending.store(true, SeqCst);
+        if self.parked.swap(false, SeqCst) {
+            self.notify();
+        }
+        true
+    }
+
+    fn notify(&self) {
+        match self.io_waker.get() {
+            Some(waker) => {
+                // Fails only if the eventfd is broken; the loop then wakes at its next timer.
+                let _ = waker.wake();
+            }
+            None => self.thread.unpark(),
+        }
     }
 
     /// True if messages are waiting.
     #[inline]
     pub(crate) fn has_pending(&self) -> bool {
-        self.pending.load(Ordering::Acquire)
+        self.pending.load(SeqCst)
     }
 
     /// Takes every waiting message into `into` (which should be empty).
     pub(crate) fn drain_into(&self, into: &mut Vec<Message>) {
-        self.pending.store(false, Ordering::Release);
-        std::mem::swap(&mut *lock(&self.inbox), into);
+        self.pending.store(false, SeqCst);
+        let mut inbox = lock(&self.inbox);
+        inbox.woken.clear();
+        std::mem::swap(&mut inbox.messages, into);
+    }
+
+    /// The loop is about to block. False if it must not (messages are waiting).
+    pub(crate) fn park_begin(&self) -> bool {
+        self.parked.store(true, SeqCst);
+        if self.pending.load(SeqCst) {
+            self.parked.store(false, SeqCst);
+            return false;
+        }
+        true
+    }
+
+    /// The loop is awake again.
+    pub(crate) fn park_end(&self) {
+        self.parked.store(false, SeqCst);
+    }
+
+    /// From now on, wake the loop through the reactor (it blocks in `epoll_wait`, not in
+    /// `thread::park`). Called once, on the loop's thread, while it is not blocked.
+    pub(crate) fn set_io_waker(&self, waker: mio::Waker) {
+        let _ = self.io_waker.set(waker);
+    }
+
+    /// The loop is gone: refuse further posts and drop what is queued.
+    pub(crate) fn close(&self) {
+        let queued = {
+            let mut inbox = lock(&self.inbox);
+            self.closed.store(true, SeqCst);
+            inbox.woken.clear();
+            std::mem::take(&mut inbox.messages)
+        };
+        drop(queued); // outside the lock: callbacks' captures are user code
+    }
+
+    /// True once the loop is gone.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(SeqCst)
     }
 }
 
@@ -60,14 +174,18 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Registers a new loop owned by the current thread; returns its number and inbox.
 pub(crate) fn register() -> (usize, Arc<Remote>) {
     let remote = Arc::new(Remote {
-        inbox: Mutex::new(Vec::new()),
+        inbox: Mutex::new(Inbox::default()),
         pending: AtomicBool::new(false),
+        parked: AtomicBool::new(false),
+        closed: AtomicBool::new(false),
         thread: thread::current(),
+        io_waker: OnceLock::new(),
     });
     let mut reg = lock(&REGISTRY);
     let id = reg.insert(remote.clone());
     if id >= MAX_LOOPS {
         reg.remove(id);
+        drop(reg);
         panic!("too many event loops alive at once (the limit is {MAX_LOOPS}); close some");
     }
     (id, remote)
@@ -75,7 +193,10 @@ pub(crate) fn register() -> (usize, Arc<Remote>) {
 
 /// Removes a loop from the registry (when it is dropped).
 pub(crate) fn unregister(id: usize) {
-    lock(&REGISTRY).try_remove(id);
+    let remote = lock(&REGISTRY).try_remove(id);
+    if let Some(remote) = remote {
+        remote.close();
+    }
 }
 
 /// Delivers a wake to the loop named in `id`; a loop that no longer exists is ignored.
@@ -83,5 +204,44 @@ pub(crate) fn wake(id: TaskId) {
     let remote = lock(&REGISTRY).get(id.loop_id()).cloned();
     if let Some(remote) = remote {
         remote.post(Message::Wake(id));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wakes_of_one_task_coalesce_and_a_closed_inbox_refuses_posts() {
+        let (id, remote) = register();
+        let task = TaskId::new(id, 1, 5);
+        for _ in 0..10_000 {
+            assert!(remote.post(Message::Wake(task)));
+        }
+        remote.post(Message::Wake(TaskId::new(id, 1, 6)));
+        let mut got = Vec::new();
+        remote.drain_into(&mut got);
+        assert_eq!(got.len(), 2, "one entry per distinct task");
+        assert!(!remote.has_pending());
+        // After a drain, the same task can be woken again.
+        remote.post(Message::Wake(task));
+        unregister(id);
+        assert!(remote.is_closed());
+        assert!(!remote.post(Message::Call(Box::new(|| {}))));
+        let mut after = Vec::new();
+        remote.drain_into(&mut after);
+        assert!(after.is_empty(), "closing dropped what was queued");
+    }
+
+    #[test]
+    fn a_post_notifies_only_a_parked_loop() {
+        let (id, remote) = register();
+        assert!(remote.park_begin());
+        remote.post(Message::Call(Box::new(|| {})));
+        // The post saw `parked` and cleared it (and unparked this thread).
+        assert!(!remote.parked.load(SeqCst));
+        assert!(!remote.park_begin(), "a pending message forbids blocking");
+        remote.park_end();
+        unregister(id);
     }
 }

@@ -1,0 +1,384 @@
+//! The few socket calls std and mio do not offer, on `libc`: sockets with options set before
+//! `bind` (`SO_REUSEPORT`, a chosen backlog, a local address for a client), and `recv`/`send`
+//! family calls on a descriptor the loop does not own (`loop.sock_recv(sock, n)`).
+//!
+//! Every function here is a thin, checked wrapper around one syscall. The descriptors are
+//! created non-blocking and close-on-exec.
+
+use std::io;
+use std::mem::size_of;
+use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+/// `-1` into the last OS error, anything else into `Ok`.
+fn check(ret: libc::c_int) -> io::Result<libc::c_int> {
+    if ret == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// `-1` into the last OS error, a length into `Ok`.
+fn check_len(ret: libc::ssize_t) -> io::Result<usize> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret as usize)
+    }
+}
+
+/// The address family of `addr` (`AF_INET` or `AF_INET6`).
+pub(crate) fn family(addr: &SocketAddr) -> libc::c_int {
+    match addr {
+        SocketAddr::V4(_) => libc::AF_INET,
+        SocketAddr::V6(_) => libc::AF_INET6,
+    }
+}
+
+/// A new non-blocking, close-on-exec socket.
+pub(crate) fn socket(family: libc::c_int, kind: libc::c_int) -> io::Result<OwnedFd> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let kind = kind | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+    // SAFETY: `socket` takes plain integers and returns a new descriptor or -1.
+    let fd = check(unsafe { libc::socket(family, kind, 0) })?;
+    // SAFETY: `fd` was just returned by `socket`, is open, and nothing else owns it.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        set_nonblocking(fd.as_raw_fd())?;
+        // SAFETY: `fcntl(F_SETFD)` on a descriptor we own; integer arguments only.
+        check(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) })?;
+    }
+    Ok(fd)
+}
+
+/// Makes `fd` non-blocking.
+pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {
+    // SAFETY: `fcntl(F_GETFL)` reads the flags of `fd`; an invalid fd gives -1 (EBADF).
+    let flags = check(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
+    if flags & libc::O_NONBLOCK == 0 {
+        // SAFETY: as above, setting the flags; integer arguments only.
+        check(unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) })?;
+    }
+    Ok(())
+}
+
+/// True if `fd` is in non-blocking mode.
+pub(crate) fn is_nonblocking(fd: RawFd) -> io::Result<bool> {
+    // SAFETY: `fcntl(F_GETFL)` only reads the flags of `fd`; an invalid fd gives EBADF.
+    let flags = check(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
+    Ok(flags & libc::O_NONBLOCK != 0)
+}
+
+/// Sets an integer socket option to `value`.
+pub(crate) fn setsockopt_int(
+    fd: RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
+    // SAFETY: the option value points to a live `c_int` whose size is passed along; the
+    // kernel only reads it.
+    check(unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (&raw const value).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    })?;
+    Ok(())
+}
+
+/// Reads an integer socket option.
+pub(crate) fn getsockopt_int(fd: RawFd, level: libc::c_int, name: libc::c_int) -> io::Result<i32> {
+    let mut value: libc::c_int = 0;
+    let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `value` and `len` are live locals; the kernel writes at most `len` bytes into
+    // `value` and the actual length into `len`.
+    check(unsafe { libc::getsockopt(fd, level, name, (&raw mut value).cast(), &raw mut len) })?;
+    Ok(value)
+}
+
+/// `addr` as a `sockaddr_storage` and its length.
+fn to_sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: `sockaddr_storage` is plain old data; all zeroes is a valid (unspecified) value.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let len = match addr {
+        SocketAddr::V4(a) => {
+            let mut sin = zeroed_sockaddr_in();
+            sin.sin_family = libc::AF_INET as libc::sa_family_t;
+            sin.sin_port = a.port().to_be();
+            sin.sin_addr.s_addr = u32::from_ne_bytes(a.ip().octets());
+            // SAFETY: `sockaddr_storage` is larger than and suitably aligned for every
+            // sockaddr type (that is its purpose), so writing a `sockaddr_in` at its start is
+            // in bounds and aligned.
+            unsafe { (&raw mut storage).cast::<libc::sockaddr_in>().write(sin) };
+            size_of::<libc::sockaddr_in>()
+        }
+        SocketAddr::V6(a) => {
+            let mut sin6 = zeroed_sockaddr_in6();
+            sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+            sin6.sin6_port = a.port().to_be();
+            sin6.sin6_flowinfo = a.flowinfo();
+            sin6.sin6_addr.s6_addr = a.ip().octets();
+            sin6.sin6_scope_id = a.scope_id();
+            // SAFETY: as above, for `sockaddr_in6`.
+            unsafe { (&raw mut storage).cast::<libc::sockaddr_in6>().write(sin6) };
+            size_of::<libc::sockaddr_in6>()
+        }
+    };
+    (storage, len as libc::socklen_t)
+}
+
+fn zeroed_sockaddr_in() -> libc::sockaddr_in {
+    // SAFETY: plain old data; all zeroes is valid.
+    unsafe { std::mem::zeroed() }
+}
+
+fn zeroed_sockaddr_in6() -> libc::sockaddr_in6 {
+    // SAFETY: plain old data; all zeroes is valid.
+    unsafe { std::mem::zeroed() }
+}
+
+/// The `SocketAddr` in a `sockaddr_storage` the kernel filled; an error for other families
+/// (a Unix socket's address, say).
+fn from_sockaddr(storage: &libc::sockaddr_storage) -> io::Result<SocketAddr> {
+    match libc::c_int::from(storage.ss_family) {
+        libc::AF_INET => {
+            // SAFETY: the family says the storage holds a `sockaddr_in`; the storage is large
+            // enough and aligned for it.
+            let sin = unsafe { &*(&raw const *storage).cast::<libc::sockaddr_in>() };
+            let ip = std::net::Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes());
+            Ok(SocketAddr::V4(SocketAddrV4::new(
+                ip,
+                u16::from_be(sin.sin_port),
+            )))
+        }
+        libc::AF_INET6 => {
+            // SAFETY: as above, for `sockaddr_in6`.
+            let sin6 = unsafe { &*(&raw const *storage).cast::<libc::sockaddr_in6>() };
+            let ip = std::net::Ipv6Addr::from(sin6.sin6_addr.s6_addr);
+            Ok(SocketAddr::V6(SocketAddrV6::new(
+                ip,
+                u16::from_be(sin6.sin6_port),
+                sin6.sin6_flowinfo,
+                sin6.sin6_scope_id,
+            )))
+        }
+        other => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("not an IP socket address (family {other})"),
+        )),
+    }
+}
+
+/// `bind(fd, addr)`.
+pub(crate) fn bind(fd: RawFd, addr: &SocketAddr) -> io::Result<()> {
+    let (storage, len) = to_sockaddr(addr);
+    // SAFETY: `storage` holds a valid sockaddr of `len` bytes; the kernel only reads it.
+    check(unsafe { libc::bind(fd, (&raw const storage).cast(), len) })?;
+    Ok(())
+}
+
+/// `listen(fd, backlog)`.
+pub(crate) fn listen(fd: RawFd, backlog: u32) -> io::Result<()> {
+    let backlog = libc::c_int::try_from(backlog).unwrap_or(libc::c_int::MAX);
+    // SAFETY: integer arguments only.
+    check(unsafe { libc::listen(fd, backlog) })?;
+    Ok(())
+}
+
+/// Starts a non-blocking `connect`. `Ok(true)`: connected at once; `Ok(false)`: in progress
+/// (wait for writability, then read `SO_ERROR`).
+pub(crate) fn connect(fd: RawFd, addr: &SocketAddr) -> io::Result<bool> {
+    let (storage, len) = to_sockaddr(addr);
+    // SAFETY: `storage` holds a valid sockaddr of `len` bytes; the kernel only reads it.
+    match check(unsafe { libc::connect(fd, (&raw const storage).cast(), len) }) {
+        Ok(_) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// The pending error of a socket (`SO_ERROR`), cleared by reading it.
+pub(crate) fn take_error(fd: RawFd) -> io::Result<Option<io::Error>> {
+    let code = getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_ERROR)?;
+    Ok((code != 0).then(|| io::Error::from_raw_os_error(code)))
+}
+
+/// `getsockname` of an IP socket.
+pub(crate) fn local_addr(fd: RawFd) -> io::Result<SocketAddr> {
+    // SAFETY: plain old data; all zeroes is valid.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: `storage`/`len` are live locals; the kernel writes at most `len` bytes.
+    check(unsafe { libc::getsockname(fd, (&raw mut storage).cast(), &raw mut len) })?;
+    from_sockaddr(&storage)
+}
+
+/// A TCP listener on `addr` with the options asyncio's `create_server` takes.
+pub(crate) fn tcp_listener(
+    addr: &SocketAddr,
+    backlog: u32,
+    reuse_address: bool,
+    reuse_port: bool,
+) -> io::Result<std::net::TcpListener> {
+    let fd = socket(family(addr), libc::SOCK_STREAM)?;
+    let raw = fd.as_raw_fd();
+    if reuse_address {
+        setsockopt_int(raw, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
+    }
+    if reuse_port {
+        setsockopt_int(raw, libc::SOL_SOCKET, libc::SO_REUSEPORT, 1)?;
+    }
+    if addr.is_ipv6() {
+        // As asyncio: an IPv6 listener serves IPv6 only, so "::" and "0.0.0.0" can both be
+        // bound on one port.
+        setsockopt_int(raw, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, 1)?;
+    }
+    bind(raw, addr)?;
+    listen(raw, backlog)?;
+    Ok(std::net::TcpListener::from(fd))
+}
+
+/// A TCP socket connecting (non-blocking) to `addr`, bound first to `local` if given.
+/// Returns the socket and whether the connection is already established.
+pub(crate) fn tcp_connect(
+    addr: &SocketAddr,
+    local: Option<&SocketAddr>,
+) -> io::Result<(std::net::TcpStream, bool)> {
+    let fd = socket(family(addr), libc::SOCK_STREAM)?;
+    if let Some(local) = local {
+        bind(fd.as_raw_fd(), local)?;
+    }
+    let done = connect(fd.as_raw_fd(), addr)?;
+    Ok((std::net::TcpStream::from(fd), done))
+}
+
+/// `recv(fd, buf)`.
+pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is a live, writable slice of `buf.len()` bytes; the kernel writes at most
+    // that many.
+    check_len(unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) })
+}
+
+/// `send(fd, buf)`, never raising `SIGPIPE` on a closed peer (the error comes back instead).
+pub(crate) fn send(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is a live slice of `buf.len()` bytes; the kernel only reads it.
+    check_len(unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) })
+}
+
+/// `recvfrom(fd, buf)` on an IP socket.
+pub(crate) fn recvfrom(fd: RawFd, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+    // SAFETY: plain old data; all zeroes is valid.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: `buf` is a live writable slice of `buf.len()` bytes; `storage`/`len` are live
+    // locals and the kernel writes at most `len` bytes of address.
+    let n = check_len(unsafe {
+        libc::recvfrom(
+            fd,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            0,
+            (&raw mut storage).cast(),
+            &raw mut len,
+        )
+    })?;
+    Ok((n, from_sockaddr(&storage)?))
+}
+
+/// `sendto(fd, buf, addr)`.
+pub(crate) fn sendto(fd: RawFd, buf: &[u8], addr: &SocketAddr) -> io::Result<usize> {
+    let (storage, len) = to_sockaddr(addr);
+    // SAFETY: `buf` is a live slice of `buf.len()` bytes and `storage` a valid sockaddr of
+    // `len` bytes; the kernel only reads both.
+    check_len(unsafe {
+        libc::sendto(
+            fd,
+            buf.as_ptr().cast(),
+            buf.len(),
+            libc::MSG_NOSIGNAL,
+            (&raw const storage).cast(),
+            len,
+        )
+    })
+}
+
+/// `accept` on an IP listener: the new socket (non-blocking, close-on-exec) and its peer.
+pub(crate) fn accept(fd: RawFd) -> io::Result<(OwnedFd, SocketAddr)> {
+    // SAFETY: plain old data; all zeroes is valid.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    // SAFETY: `storage`/`len` are live locals; the kernel writes at most `len` bytes.
+    let new = check(unsafe {
+        libc::accept4(
+            fd,
+            (&raw mut storage).cast(),
+            &raw mut len,
+            libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+        )
+    })?;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    // SAFETY: as above.
+    let new = check(unsafe { libc::accept(fd, (&raw mut storage).cast(), &raw mut len) })?;
+    // SAFETY: `new` was just returned by `accept`, is open, and nothing else owns it.
+    let new = unsafe { OwnedFd::from_raw_fd(new) };
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    set_nonblocking(new.as_raw_fd())?;
+    let peer = from_sockaddr(&storage)?;
+    Ok((new, peer))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_round_trip_through_sockaddr() {
+        for addr in ["127.0.0.1:8080", "[::1]:443", "[fe80::1%2]:1"] {
+            let addr: SocketAddr = addr.parse().unwrap();
+            let (storage, _) = to_sockaddr(&addr);
+            assert_eq!(from_sockaddr(&storage).unwrap(), addr);
+        }
+    }
+
+    #[test]
+    fn a_listener_with_options_accepts_a_connection() {
+        let l = tcp_listener(&"127.0.0.1:0".parse().unwrap(), 16, true, true).unwrap();
+        let addr = l.local_addr().unwrap();
+        assert_eq!(local_addr(l.as_raw_fd()).unwrap(), addr);
+        let (client, _) = tcp_connect(&addr, None).unwrap();
+        // Loopback connects complete quickly; wait for it the blocking way in this test.
+        let mut fds = libc::pollfd {
+            fd: client.as_raw_fd(),
+            events: libc::POLLOUT,
+            revents: 0,
+        };
+        // SAFETY: one live pollfd, count 1.
+        unsafe { libc::poll(&raw mut fds, 1, 5000) };
+        assert!(take_error(client.as_raw_fd()).unwrap().is_none());
+        let (conn, peer) = loop {
+            match accept(l.as_raw_fd()) {
+                Ok(x) => break x,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::yield_now(),
+                Err(e) => panic!("{e}"),
+            }
+        };
+        assert_eq!(peer, client.local_addr().unwrap());
+        assert_eq!(send(client.as_raw_fd(), b"hi").unwrap(), 2);
+        let mut buf = [0u8; 8];
+        let n = loop {
+            match recv(conn.as_raw_fd(), &mut buf) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::yield_now(),
+                Err(e) => panic!("{e}"),
+            }
+        };
+        assert_eq!(&buf[..n], b"hi");
+    }
+}
