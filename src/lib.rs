@@ -90,6 +90,8 @@
 //! | generators (`yield`, `send`, `close`) and async generators (`async for`) | [`Coroutine`], [`Generator`], [`async_gen`] |
 //! | `CancelledError`, `InvalidStateError`, `RuntimeError`, `TimeoutError` | [`CancelledError`], [`InvalidStateError`], [`RuntimeError`], [`TimeoutError`] |
 //! | virtual time for tests (trio's MockClock, tokio's paused clock) | [`Runner::virtual_time`], [`LoopBuilder::virtual_time`] |
+//! | `asyncio.open_connection`, `start_server`, `open_unix_connection`, `start_unix_server` | [`open_connection`], [`start_server`], [`open_unix_connection`], [`start_unix_server`] |
+//! | `StreamReader`, `StreamWriter`, `Server`, `IncompleteReadError`, `LimitOverrunError` | [`StreamReader`], [`StreamWriter`], [`Server`], [`IncompleteReadError`], [`LimitOverrunError`] |
 //!
 //! # Differences from asyncio
 //!
@@ -116,6 +118,7 @@ mod locks;
 mod queues;
 mod runners;
 mod runtime;
+pub mod streams;
 mod taskgroups;
 mod tasks;
 mod timeouts;
@@ -133,6 +136,11 @@ pub use futures::Future;
 pub use locks::*;
 pub use queues::*;
 pub use runners::{Runner, run};
+pub use streams::{
+    Address, ClientConnected, ExtraInfo, IncompleteReadError, LimitOverrunError, OpenConnection,
+    OpenUnixConnection, Server, StartServer, StartUnixServer, StreamReader, StreamWriter,
+    open_connection, open_unix_connection, start_server, start_unix_server,
+};
 pub use taskgroups::{ExceptionGroup, TaskFailure, TaskGroup, TaskGroupFuture};
 #[doc(hidden)]
 pub use tasks::__private;

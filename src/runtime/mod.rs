@@ -16,7 +16,7 @@
 //! and `remote.rs` what wakes it.
 
 pub(crate) mod core;
-// Parts of the reactor's API are used only by the I/O modules that land next.
+// Until the sock_*/add_reader layer lands, parts of the reactor's API have no caller.
 #[allow(dead_code)]
 pub(crate) mod io;
 pub(crate) mod remote;

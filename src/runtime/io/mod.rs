@@ -27,9 +27,12 @@
 //! - Wakers are taken out while the slab is borrowed and woken after the borrow ends.
 
 pub(crate) mod reactor;
+pub(crate) mod resolve;
 pub(crate) mod scheduled_io;
 pub(crate) mod source;
 pub(crate) mod sys;
+
+pub(crate) use scheduled_io::Direction;
 
 #[cfg(test)]
 mod tests {
@@ -37,7 +40,8 @@ mod tests {
     use std::io::{Read, Write};
     use std::time::Duration;
 
-    use super::scheduled_io::{Direction, ready};
+    use super::Direction;
+    use super::scheduled_io::ready;
     use super::source::Source;
     use crate::EventLoop;
 

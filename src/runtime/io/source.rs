@@ -96,12 +96,17 @@ impl<S: MioSource> Source<S> {
         io
     }
 
+    /// Deregisters `io` and wakes whoever still waits on it, so that nobody waits forever
+    /// for an event that can no longer come.
     fn deregister(&self, io: &mut S) {
         if let Some(core) = self.core.upgrade() {
             if let Some(reactor) = core.reactor_if_any() {
                 reactor.deregister(io, &self.sched);
             }
         }
+        let mut woken = Vec::new();
+        self.sched.wake_all(&mut woken);
+        woken.into_iter().for_each(std::task::Waker::wake);
     }
 }
 
