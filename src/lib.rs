@@ -18,6 +18,19 @@
 //! });
 //! ```
 //!
+//! With the `macros` feature (on by default), [`#[asyncio::main]`](macro@main) writes that
+//! `run` for you, and [`#[asyncio::test]`](macro@test) does the same for a test (add
+//! `virtual_time` for a test on a virtual clock):
+//!
+//! ```
+//! #[asyncio::main]
+//! async fn main() -> Result<(), asyncio::TaskError> {
+//!     let task = asyncio::create_task(async { "hello from a task" });
+//!     println!("{}", task.await?);
+//!     Ok(())
+//! }
+//! ```
+//!
 //! Each iteration polls exactly the tasks that were ready when it began; anything woken
 //! meanwhile runs in the next one. So [`sleep`]`(0)` lets every other ready task run once:
 //!
@@ -67,7 +80,7 @@
 //!
 //! | asyncio | here |
 //! |---|---|
-//! | `asyncio.run(main())` | [`run`]`(main)` |
+//! | `asyncio.run(main())` | [`run`]`(main)`, or [`#[asyncio::main]`](macro@main) on an `async fn main` |
 //! | `asyncio.Runner()` | [`Runner`] |
 //! | `asyncio.new_event_loop()`, `get_event_loop()`, `set_event_loop()` | [`new_event_loop`], [`get_event_loop`], [`set_event_loop`] |
 //! | `asyncio.get_running_loop()` | [`get_running_loop`] (a `Result`) |
@@ -89,7 +102,7 @@
 //! | `asyncio.Queue`, `PriorityQueue`, `LifoQueue` | [`Queue`], [`PriorityQueue`], [`LifoQueue`] |
 //! | generators (`yield`, `send`, `close`) and async generators (`async for`) | [`Coroutine`], [`Generator`], [`async_gen`] |
 //! | `CancelledError`, `InvalidStateError`, `RuntimeError`, `TimeoutError` | [`CancelledError`], [`InvalidStateError`], [`RuntimeError`], [`TimeoutError`] |
-//! | virtual time for tests (trio's MockClock, tokio's paused clock) | [`Runner::virtual_time`], [`LoopBuilder::virtual_time`] |
+//! | virtual time for tests (trio's MockClock, tokio's paused clock) | [`Runner::virtual_time`], [`LoopBuilder::virtual_time`], [`#[asyncio::test(virtual_time)]`](macro@test) |
 //!
 //! # Differences from asyncio
 //!
@@ -145,6 +158,10 @@ pub use timeouts::{
     AsCompleted, Cancellable, Shield, Timeout, TimeoutError, TimeoutFuture, WaitFor, as_completed,
     shield, timeout, timeout_at, wait_for,
 };
+
+#[cfg(feature = "macros")]
+#[doc(inline)]
+pub use asyncio_macros::{main, test};
 
 /// The README's code, compiled as a doctest so it cannot drift from the API.
 #[cfg(doctest)]
