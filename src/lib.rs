@@ -76,6 +76,30 @@
 //! assert_eq!(elapsed, 4.0); // 4 s, not 5 s
 //! ```
 //!
+//! # Importing
+//!
+//! Like Python's `import asyncio`, the crate needs no `use`: write the paths, as the
+//! examples here do (`asyncio::run`, `asyncio::sleep(1)`, `asyncio::Lock::new()`). For
+//! shorter code, `use asyncio::prelude::*` imports every name except asyncio's [`Future`]
+//! and the `main` and `test` attributes, which would hide std's `Future` trait and make
+//! `#[test]` ambiguous (see [`prelude`]):
+//!
+//! ```
+//! use asyncio::prelude::*;
+//!
+//! fn later(x: u32) -> impl Future<Output = u32> {
+//!     async move {
+//!         sleep(0.01).await;
+//!         x
+//!     }
+//! }
+//!
+//! assert_eq!(run(async { create_task(later(7)).await.unwrap() }), 7);
+//! ```
+//!
+//! `use asyncio::*` (Python's `from asyncio import *`) imports those three as well: prefer
+//! the prelude.
+//!
 //! # asyncio names, Rust types
 //!
 //! | asyncio | here |
@@ -126,6 +150,7 @@ mod events;
 mod exceptions;
 mod futures;
 mod locks;
+pub mod prelude;
 mod queues;
 mod runners;
 mod runtime;
