@@ -17,14 +17,18 @@ impl Future for Ready {
     }
 }
 
-fn doubled(future: impl Future<Output = u32>) -> impl Future<Output = u32> {
-    async move { future.await * 2 }
+fn ready(x: u32) -> impl Future<Output = u32> {
+    Ready(x)
+}
+
+async fn doubled<F: Future<Output = u32>>(future: F) -> u32 {
+    future.await * 2
 }
 
 #[test]
 fn impl_future_and_the_future_trait_still_name_std_s_trait() {
     let out = run(async {
-        let task = create_task(doubled(Ready(21)));
+        let task = create_task(doubled(ready(21)));
         let (a, b) = gather!(task, doubled(Ready(1))).await.unwrap();
         (a, b)
     });
