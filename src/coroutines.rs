@@ -374,7 +374,7 @@ impl Error for CoroutineError {}
 /// [`co.yield_(y).await`](Yielder::yield_) evaluates to `Option<S>`: `None` after
 /// [`next`](Coroutine::next), `Some(v)` after [`send(v)`](Coroutine::send). This asks nothing
 /// of `S` (no `Default`) and lets a body tell "resumed with no value" from every real value,
-/// as seed programs do with `if not n: return`.
+/// as the tutorials' programs do with `if not n: return`.
 ///
 /// # Examples
 ///
