@@ -1,5 +1,6 @@
 //! `#[asyncio::test]` and `#[asyncio::main]`, used the way a program uses them. (What they
 //! refuse, and where the errors point, is tested in `macros/tests/compile_errors.rs`.)
+#![cfg(feature = "macros")]
 
 use std::time::{Duration, Instant};
 
