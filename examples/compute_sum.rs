@@ -1,5 +1,5 @@
-//! Seed 003 (`协程`, "再来一例"): three `print_sum` coroutines, each awaiting a `compute` that
-//! sleeps 1 s, all finished after 1 s, not 3.
+//! The tutorial's `print_sum` program (section "再来一例"): three `print_sum` coroutines, each
+//! awaiting a `compute` that sleeps 1 s, all finished after 1 s, not 3.
 //!
 //! ```python
 //! async def compute(x, y):
@@ -16,8 +16,8 @@
 //! loop.close()
 //! ```
 //!
-//! Python's `wait()` turned that list into a set, and the seed's run iterated the set as
-//! 11, 111, 1; the tasks are created in that order here so the output matches the seed's.
+//! Python's `wait()` turned that list into a set, and the tutorial's recorded run iterated the
+//! set as 11, 111, 1; the tasks are created in that order here so the output matches it.
 
 async fn compute(x: u32, y: u32) -> u32 {
     println!("Compute {x} + {y} ...");

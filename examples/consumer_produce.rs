@@ -1,5 +1,5 @@
-//! The lock-free producer/consumer of seed `001_510ea0159c8a3411.txt`
-//! ("python|generator实现协程", also in seed 004).
+//! The tutorial's lock-free producer/consumer program, `consumer` and `produce` (section
+//! "python|generator实现协程"; a second tutorial repeats it).
 //!
 //! The Python it mirrors:
 //!

@@ -1,5 +1,5 @@
-//! A coroutine that receives one value and finishes, from seed `002_23d58191d3dc412f.txt`
-//! ("3. send()").
+//! A coroutine that receives one value and finishes: the tutorial's `simple_coroutine` program
+//! of section "3. send()".
 //!
 //! The Python it mirrors:
 //!

@@ -1,5 +1,6 @@
-//! Seed 001 (`协程`, "python 实现协程"): the hand-made dispatcher, where `func_a` sleeps
-//! 1 + 1 + 1 s and `func_b` sleeps 3 s, and the two finish together after 3 s, not 6.
+//! The tutorial's dispatcher program (section "python 实现协程"): a hand-made dispatcher where
+//! `func_a` sleeps 1 + 1 + 1 s and `func_b` sleeps 3 s, and the two finish together after 3 s,
+//! not 6.
 //!
 //! ```python
 //! def func_a():
@@ -21,7 +22,7 @@
 //! print('总耗时: ', t2-t1)
 //! ```
 //!
-//! The seed's `CoroutinueManager` polls a list of sleep objects every 10 ms; the event loop
+//! The tutorial's `CoroutinueManager` polls a list of sleep objects every 10 ms; the event loop
 //! does that job here, without polling: it sleeps until the next timer. With `-- --virtual`
 //! the same program runs on a virtual clock: the loop's clock reads exactly 3.0 s at the end,
 //! and no real time passes.

@@ -1,5 +1,6 @@
-//! Seed 002 (`协程`, section 5 "async和await"): two coroutines print the date every 2 s until
-//! 10 s have passed on the loop's clock, gathered with `run_until_complete`.
+//! The tutorial's `display_date` program (section 5, "async和await"): two coroutines print the
+//! date every 2 s until 10 s have passed on the loop's clock, gathered with
+//! `run_until_complete`.
 //!
 //! ```python
 //! async def display_date(num, loop):

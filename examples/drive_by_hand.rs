@@ -1,5 +1,5 @@
-//! Driving an `async fn` by hand, with no event loop, from seed `003_511b0c6c6e68d6ee.txt`
-//! ("第二部分 / 3. 异步函数（即协程）").
+//! Driving an `async fn` by hand, with no event loop: the tutorial's `await_coroutine` program
+//! (section "第二部分 / 3. 异步函数（即协程）").
 //!
 //! The Python it mirrors:
 //!

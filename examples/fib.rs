@@ -1,4 +1,4 @@
-//! A plain generator, from seed `002_23d58191d3dc412f.txt` ("2. yield").
+//! A plain generator: the tutorial's `fib` program (section "2. yield").
 //!
 //! The Python it mirrors:
 //!

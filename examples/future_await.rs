@@ -1,4 +1,4 @@
-//! Seed `003_511b0c6c6e68d6ee.txt` (`协程`, "asyncio 中 Future"): one coroutine sets a Future
+//! The tutorial's `coro1`/`coro2` program (section "asyncio 中 Future"): one coroutine sets a Future
 //! after 1 s, another awaits it.
 //!
 //! ```python
@@ -22,7 +22,7 @@
 //! loop.close()
 //! ```
 //!
-//! (The seed forgot the comma between `coro1()` and `coro2()`; this is the program it meant.)
+//! (The tutorial forgot the comma between `coro1()` and `coro2()`; this is the program it meant.)
 //!
 //! Prints `wait 1 second`, then one second later `set_result` and `data`: `coro2` is
 //! suspended on the future until `coro1` sets it.
@@ -44,7 +44,7 @@ async fn coro2(future: Future<&'static str>) {
 }
 
 fn main() -> Result<(), asyncio::RuntimeError> {
-    // Made before the loop runs, as at the seed's module level: it belongs to the loop that
+    // Made before the loop runs, at module level in the tutorial: it belongs to the loop that
     // `get_event_loop` returns.
     let future = Future::new();
 

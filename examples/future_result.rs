@@ -1,4 +1,5 @@
-//! Seed 002 (`协程`, section 6 "asyncio模块"): a task resolves a Future after 1 s.
+//! The tutorial's `func(future)` program (section 6, "asyncio模块"): a task resolves a Future
+//! after 1 s.
 //!
 //! ```python
 //! async def func(future):
@@ -14,7 +15,7 @@
 //! loop.close()
 //! ```
 //!
-//! Prints `False`, then `Future is done!` after 1 s. With `-- --forever` it runs the seed's
+//! Prints `False`, then `Future is done!` after 1 s. With `-- --forever` it runs the tutorial's
 //! second version: `run_forever` with a done callback that prints the result and stops the
 //! loop.
 

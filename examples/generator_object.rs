@@ -1,5 +1,5 @@
-//! A plain function against a generator function, from seed `003_511b0c6c6e68d6ee.txt`
-//! ("第一部分": 普通函数 / yield 函数).
+//! A plain function against a generator function: the tutorial's two `consumer` programs
+//! (section "第一部分": 普通函数 / yield 函数).
 //!
 //! The Python it mirrors:
 //!

@@ -1,5 +1,5 @@
-//! Seed 004 (`协程`, "asyncio"): two coroutines print hello with the current thread, sleep
-//! 1 s together, and print again.
+//! The tutorial's `hello1`/`hello2` program (section "asyncio"): two coroutines print hello
+//! with the current thread, sleep 1 s together, and print again.
 //!
 //! ```python
 //! @asyncio.coroutine

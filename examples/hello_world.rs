@@ -1,4 +1,4 @@
-//! Seed 000 (`python 协程`), the simplest async/await program:
+//! The tutorial's hello-world program, the simplest async/await program:
 //!
 //! ```python
 //! async def main():

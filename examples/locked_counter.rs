@@ -1,4 +1,4 @@
-//! Seed `003_511b0c6c6e68d6ee.txt` (`协程`), the note on asynchronous context managers:
+//! The tutorial's note on asynchronous context managers:
 //!
 //! ```python
 //! 上下文管理器
@@ -6,7 +6,7 @@
 //!     ...
 //! ```
 //!
-//! The seed names `async with lock` without a program; this is the program that shows why it
+//! The tutorial names `async with lock` without a program; this is the program that shows why it
 //! matters. A hundred tasks each read a shared counter, await something (here `sleep(0)`, the
 //! shortest possible await), and write the counter back plus one:
 //!

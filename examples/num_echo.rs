@@ -1,5 +1,5 @@
-//! `send` is both "resume" and "pass a value in", from seed `001_510ea0159c8a3411.txt`
-//! ("`c.send(n)`").
+//! `send` is both "resume" and "pass a value in": the tutorial's `num` program (the part on
+//! `c.send(n)`).
 //!
 //! The Python it mirrors:
 //!

@@ -1,4 +1,4 @@
-//! Seed `003_511b0c6c6e68d6ee.txt` (`协程`, "异步生成器"), its last program: two buyers take
+//! The tutorial's potato program, its last (section "异步生成器"): two buyers take
 //! potatoes from one shared pool through an async generator. When the pool is empty the
 //! generator asks for more, which takes a random while, and the other buyer runs meanwhile.
 //!
@@ -121,7 +121,7 @@ impl Random {
     }
 }
 
-/// The seed's module globals, shared by every coroutine: the potato pool, the random
+/// The tutorial program's module globals, shared by every coroutine: the potato pool, the random
 /// generator, and how fast time runs (1.0, or 0.01 with `--fast`).
 #[derive(Debug, Clone)]
 struct Shop {

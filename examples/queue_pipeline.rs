@@ -1,8 +1,7 @@
-//! Seeds `001_510ea0159c8a3411.txt` and `003_511b0c6c6e68d6ee.txt` ("生产者－消费者"): the
-//! producer/consumer pair the seeds build by hand from generators, on an `asyncio::Queue`
-//! that does the hand-over.
+//! The tutorials' producer/consumer program ("生产者－消费者"), which two of them build by hand
+//! from generators, on an `asyncio::Queue` that does the hand-over.
 //!
-//! The seeds' generator version (001, `python|generator实现协程`):
+//! The tutorials' generator version (section `python|generator实现协程`):
 //!
 //! ```python
 //! def consumer():
@@ -59,7 +58,7 @@
 //! asyncio.run(main())
 //! ```
 //!
-//! The last line is this example's own: the seed's `Consumer return: 200 OK`, said once for
+//! The last line is this example's own: the tutorial's `Consumer return: 200 OK`, said once for
 //! the whole batch, with how many items each consumer handled. The order of every line is
 //! fixed: one thread runs the loop, and tasks switch only at an `await`.
 //!

@@ -1,5 +1,5 @@
-//! Seed 000 (`python 协程`): two `say_after` coroutines, awaited one after the other (5 s)
-//! or run concurrently as tasks (4 s).
+//! The tutorial's `say_after` program: two `say_after` coroutines, awaited one after the other
+//! (5 s) or run concurrently as tasks (4 s).
 //!
 //! ```python
 //! async def say_after(delay, what):
@@ -18,7 +18,7 @@
 //! ```
 //!
 //! `cargo run --example say_after` runs the task version: `Hello` after 1 s, ` world!` after
-//! 4 s, finished after 4 s. `cargo run --example say_after -- --sequential` runs the seed's
+//! 4 s, finished after 4 s. `cargo run --example say_after -- --sequential` runs the tutorial's
 //! first version, `await say_after(1, 'hello'); await say_after(4, 'world')`, printing
 //! `[time] hello` and `[time] world`, finished after 5 s.
 

@@ -1,7 +1,7 @@
-//! A generator coroutine that receives values with `send`, from seed
-//! `000_9983e6d3646eb85a.txt` ("python 协程 / 什么是协程").
+//! A generator coroutine that receives values with `send`: the tutorial's `simple_coroutine`
+//! program (section "什么是协程", what is a coroutine).
 //!
-//! The Python it mirrors (the seed's `__main__` calls `callsimeple_conroutine()`, a typo for
+//! The Python it mirrors (the tutorial's `__main__` calls `callsimeple_conroutine()`, a typo for
 //! `callsimple_coroutine()`; its output block shows the corrected program):
 //!
 //! ```python
@@ -62,7 +62,7 @@ fn show(x: Option<i32>) -> String {
 }
 
 /// `def simple_coroutine()`: yields nothing (`x = yield`), receives an `i32`, never returns a
-/// value. `pause` is the seed's `time.sleep(1)`.
+/// value. `pause` is the tutorial's `time.sleep(1)`.
 fn simple_coroutine(pause: Duration) -> Coroutine<(), i32, ()> {
     Coroutine::new(move |co| async move {
         println!("---> start ...");

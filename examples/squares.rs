@@ -1,5 +1,5 @@
-//! Producer and consumer as coroutines, from seed `000_9983e6d3646eb85a.txt`
-//! ("用协程实现生产者和消费者模型").
+//! Producer and consumer as coroutines: the tutorial's consumer-of-squares program (section
+//! "用协程实现生产者和消费者模型").
 //!
 //! The Python it mirrors:
 //!

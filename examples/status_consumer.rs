@@ -1,5 +1,5 @@
-//! A consumer reporting its status through a producer generator, from seed
-//! `003_511b0c6c6e68d6ee.txt` ("生产者－消费者的协程").
+//! A consumer reporting its status through a producer generator: the tutorial's
+//! `consumer`/`producer` status program (section "生产者－消费者的协程").
 //!
 //! The Python it mirrors:
 //!

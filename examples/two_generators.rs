@@ -1,4 +1,5 @@
-//! Two generators taking turns, from seed `001_510ea0159c8a3411.txt` ("@教程|酷python / yield").
+//! Two generators taking turns: the tutorial's `my_generator` program (the part
+//! "@教程|酷python / yield").
 //!
 //! The Python it mirrors:
 //!

@@ -1,5 +1,5 @@
-//! Two workers, 甲 and 乙, taking turns on one thread, from seed `002_23d58191d3dc412f.txt`
-//! ("1. 协程").
+//! Two workers, 甲 and 乙, taking turns on one thread: the tutorial's `task1`/`task2` program
+//! (section "1. 协程").
 //!
 //! The Python it mirrors:
 //!
@@ -26,13 +26,13 @@
 //!     task2(t)
 //! ```
 //!
-//! The seed loops forever; its output block ends where it was stopped with Ctrl-C, during the
-//! third round, after `<乙>累了，让<甲>工作一会儿....` and before 甲 finished working. This
-//! program stops at the same place after `ROUNDS` rounds (default 3, which prints exactly the
-//! seed's lines) and then reaches the `t.close()` that the seed never got to. The
-//! `KeyboardInterrupt` traceback is not printed: nothing interrupts this program.
+//! The tutorial's program loops forever; its output block ends where it was stopped with
+//! Ctrl-C, during the third round, after `<乙>累了，让<甲>工作一会儿....` and before 甲 finished working.
+//! This program stops at the same place after `ROUNDS` rounds (default 3, which prints exactly
+//! the tutorial's lines) and then reaches the `t.close()` that the tutorial's run never got to.
+//! The `KeyboardInterrupt` traceback is not printed: nothing interrupts this program.
 //!
-//! Run with `cargo run --example workers -- [ROUNDS] [--fast]`; the seed sleeps 1 s (甲) and
+//! Run with `cargo run --example workers -- [ROUNDS] [--fast]`; the tutorial sleeps 1 s (甲) and
 //! 2 s (乙), `--fast` shortens that to 10 ms and 20 ms.
 
 use std::convert::Infallible;
@@ -42,7 +42,7 @@ use std::time::Duration;
 
 use asyncio::{CoState, CoroutineError, Generator};
 
-/// `def task1()`: 甲 works, then yields the turn to 乙. `second` stands for the seed's 1 s.
+/// `def task1()`: 甲 works, then yields the turn to 乙. `second` stands for the tutorial's 1 s.
 fn task1(second: Duration) -> Generator<&'static str, Infallible> {
     Generator::new(move |co| async move {
         loop {
@@ -53,8 +53,8 @@ fn task1(second: Duration) -> Generator<&'static str, Infallible> {
     })
 }
 
-/// `def task2(t)`: 乙 works, then resumes 甲; stops after `rounds` rounds, where the seed's
-/// run was interrupted.
+/// `def task2(t)`: 乙 works, then resumes 甲; stops after `rounds` rounds, where the
+/// tutorial's run was interrupted.
 fn task2(
     mut t: Generator<&'static str, Infallible>,
     rounds: u32,
@@ -67,7 +67,7 @@ fn task2(
         thread::sleep(2 * second);
         println!("<乙>累了，让<甲>工作一会儿....");
         if round == rounds {
-            break; // the seed's Ctrl-C landed here, while 甲 was at work
+            break; // the tutorial's Ctrl-C landed here, while 甲 was at work
         }
         let CoState::Yielded(ret) = t.next()?; // ret = t.send(None)
         println!("{ret}");

@@ -374,7 +374,7 @@ impl Error for CoroutineError {}
 /// [`co.yield_(y).await`](Yielder::yield_) evaluates to `Option<S>`: `None` after
 /// [`next`](Coroutine::next), `Some(v)` after [`send(v)`](Coroutine::send). This asks nothing
 /// of `S` (no `Default`) and lets a body tell "resumed with no value" from every real value,
-/// as seed programs do with `if not n: return`.
+/// as the tutorials' programs do with `if not n: return`.
 ///
 /// # Examples
 ///
@@ -707,7 +707,7 @@ impl<Y, S, R> FusedIterator for Coroutine<Y, S, R> {}
 ///         co.yield_(page).await;
 ///     }
 /// });
-/// futures::executor::block_on(async {
+/// asyncio::run(async {
 ///     // async for page in pages:
 ///     while let Some(page) = pages.next().await {
 ///         assert_eq!(page % 10, 0);
@@ -738,7 +738,7 @@ pub struct AsyncGenerator<Y> {
 ///         co.yield_(n).await;
 ///     }
 /// });
-/// let all: Vec<i32> = futures::executor::block_on(numbers.collect());
+/// let all: Vec<i32> = asyncio::run(numbers.collect());
 /// assert_eq!(all, [0, 1, 2, 3]);
 /// ```
 pub fn async_gen<Y, F, Fut>(body: F) -> AsyncGenerator<Y>
@@ -762,7 +762,7 @@ impl<Y> AsyncGenerator<Y> {
     ///     co.yield_('a').await;
     ///     co.yield_('b').await;
     /// });
-    /// futures::executor::block_on(async {
+    /// asyncio::run(async {
     ///     assert_eq!(letters.next().await, Some('a'));
     ///     assert_eq!(letters.next().await, Some('b'));
     ///     assert_eq!(letters.next().await, None);
@@ -795,7 +795,7 @@ impl<Y> AsyncGenerator<Y> {
     ///         co.yield_(1).await;
     ///     }
     /// });
-    /// futures::executor::block_on(async {
+    /// asyncio::run(async {
     ///     assert_eq!(forever.next().await, Some(1));
     ///     forever.close();
     ///     assert_eq!(forever.next().await, None);
@@ -817,7 +817,7 @@ impl<Y> AsyncGenerator<Y> {
     /// let mut one = async_gen(|co| async move {
     ///     co.yield_(1).await;
     /// });
-    /// futures::executor::block_on(async {
+    /// asyncio::run(async {
     ///     assert_eq!(one.next().await, Some(1));
     ///     assert!(!one.is_finished());
     ///     assert_eq!(one.next().await, None);

@@ -328,18 +328,18 @@ impl EventLoop {
         self.core.spawn(future)
     }
 
-    /// A new pending [`Future`](crate::Future) bound to this loop (asyncio's
+    /// A new pending [`asyncio::Future`](crate::Future) bound to this loop (asyncio's
     /// `loop.create_future`).
     ///
     /// # Examples
     ///
     /// ```
     /// let lp = asyncio::new_event_loop();
-    /// let fut = lp.create_future::<i32>();
+    /// let fut: asyncio::Future<i32> = lp.create_future();
     /// fut.set_result(3).unwrap();
     /// assert_eq!(lp.run_until_complete(fut).unwrap(), Ok(3));
     /// ```
-    pub fn create_future<T: 'static>(&self) -> AsyncioFuture<T> {
+    pub fn create_future<T: 'static>(&self) -> crate::Future<T> {
         AsyncioFuture::bound_to(self.weak())
     }
 

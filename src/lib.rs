@@ -18,6 +18,19 @@
 //! });
 //! ```
 //!
+//! With the `macros` feature (on by default), [`#[asyncio::main]`](macro@main) writes that
+//! `run` for you, and [`#[asyncio::test]`](macro@test) does the same for a test (add
+//! `virtual_time` for a test on a virtual clock):
+//!
+//! ```
+//! #[asyncio::main]
+//! async fn main() -> Result<(), asyncio::TaskError> {
+//!     let task = asyncio::create_task(async { "hello from a task" });
+//!     println!("{}", task.await?);
+//!     Ok(())
+//! }
+//! ```
+//!
 //! Each iteration polls exactly the tasks that were ready when it began; anything woken
 //! meanwhile runs in the next one. So [`sleep`]`(0)` lets every other ready task run once:
 //!
@@ -63,11 +76,35 @@
 //! assert_eq!(elapsed, 4.0); // 4 s, not 5 s
 //! ```
 //!
+//! # Importing
+//!
+//! Like Python's `import asyncio`, the crate needs no `use`: write the paths, as the
+//! examples here do (`asyncio::run`, `asyncio::sleep(1)`, `asyncio::Lock::new()`). For
+//! shorter code, `use asyncio::prelude::*` imports every name except asyncio's [`Future`]
+//! and the `main` and `test` attributes, which would hide std's `Future` trait and make
+//! `#[test]` ambiguous (see [`prelude`]):
+//!
+//! ```
+//! use asyncio::prelude::*;
+//!
+//! fn later(x: u32) -> impl Future<Output = u32> {
+//!     async move {
+//!         sleep(0.01).await;
+//!         x
+//!     }
+//! }
+//!
+//! assert_eq!(run(async { create_task(later(7)).await.unwrap() }), 7);
+//! ```
+//!
+//! `use asyncio::*` (Python's `from asyncio import *`) imports those three as well: prefer
+//! the prelude.
+//!
 //! # asyncio names, Rust types
 //!
 //! | asyncio | here |
 //! |---|---|
-//! | `asyncio.run(main())` | [`run`]`(main)` |
+//! | `asyncio.run(main())` | [`run`]`(main)`, or [`#[asyncio::main]`](macro@main) on an `async fn main` |
 //! | `asyncio.Runner()` | [`Runner`] |
 //! | `asyncio.new_event_loop()`, `get_event_loop()`, `set_event_loop()` | [`new_event_loop`], [`get_event_loop`], [`set_event_loop`] |
 //! | `asyncio.get_running_loop()` | [`get_running_loop`] (a `Result`) |
@@ -89,7 +126,7 @@
 //! | `asyncio.Queue`, `PriorityQueue`, `LifoQueue` | [`Queue`], [`PriorityQueue`], [`LifoQueue`] |
 //! | generators (`yield`, `send`, `close`) and async generators (`async for`) | [`Coroutine`], [`Generator`], [`async_gen`] |
 //! | `CancelledError`, `InvalidStateError`, `RuntimeError`, `TimeoutError` | [`CancelledError`], [`InvalidStateError`], [`RuntimeError`], [`TimeoutError`] |
-//! | virtual time for tests (trio's MockClock, tokio's paused clock) | [`Runner::virtual_time`], [`LoopBuilder::virtual_time`] |
+//! | virtual time for tests (trio's MockClock, tokio's paused clock) | [`Runner::virtual_time`], [`LoopBuilder::virtual_time`], [`#[asyncio::test(virtual_time)]`](macro@test) |
 //! | `asyncio.open_connection`, `start_server`, `open_unix_connection`, `start_unix_server` | [`open_connection`], [`start_server`], [`open_unix_connection`], [`start_unix_server`] |
 //! | `StreamReader`, `StreamWriter`, `Server`, `IncompleteReadError`, `LimitOverrunError` | [`StreamReader`], [`StreamWriter`], [`Server`], [`IncompleteReadError`], [`LimitOverrunError`] |
 //!
@@ -115,6 +152,7 @@ mod events;
 mod exceptions;
 mod futures;
 mod locks;
+pub mod prelude;
 mod queues;
 mod runners;
 mod runtime;
@@ -153,6 +191,10 @@ pub use timeouts::{
     AsCompleted, Cancellable, Shield, Timeout, TimeoutError, TimeoutFuture, WaitFor, as_completed,
     shield, timeout, timeout_at, wait_for,
 };
+
+#[cfg(feature = "macros")]
+#[doc(inline)]
+pub use asyncio_macros::{main, test};
 
 /// The README's code, compiled as a doctest so it cannot drift from the API.
 #[cfg(doctest)]

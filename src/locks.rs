@@ -265,11 +265,10 @@ impl std::error::Error for ValueError {}
 ///
 /// ```
 /// use asyncio::{Barrier, BrokenBarrierError};
-/// use futures::executor::block_on;
 ///
 /// let barrier = Barrier::new(2);
 /// barrier.abort();
-/// assert_eq!(block_on(barrier.wait()), Err(BrokenBarrierError));
+/// assert_eq!(asyncio::run(barrier.wait()), Err(BrokenBarrierError));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct BrokenBarrierError;
@@ -301,10 +300,9 @@ impl std::error::Error for BrokenBarrierError {}
 ///
 /// ```
 /// use asyncio::Lock;
-/// use futures::executor::block_on;
 ///
 /// let lock = Lock::new();
-/// block_on(async {
+/// asyncio::run(async {
 ///     let guard = lock.acquire().await; // async with lock:
 ///     assert!(lock.locked());
 ///     drop(guard);
@@ -353,10 +351,9 @@ impl Lock {
     ///
     /// ```
     /// use asyncio::Lock;
-    /// use futures::executor::block_on;
     ///
     /// let lock = Lock::new();
-    /// block_on(async {
+    /// asyncio::run(async {
     ///     let _guard = lock.acquire().await;
     ///     assert!(lock.try_acquire().is_none());
     /// });
@@ -475,11 +472,10 @@ impl fmt::Debug for LockGuard<'_> {
 ///
 /// ```
 /// use asyncio::{Lock, LockAcquire};
-/// use futures::executor::block_on;
 ///
 /// let lock = Lock::new();
 /// let acquire: LockAcquire<'_> = lock.acquire();
-/// let _guard = block_on(acquire);
+/// let _guard = asyncio::run(acquire);
 /// assert!(lock.locked());
 /// ```
 #[must_use = "futures do nothing unless awaited"]
@@ -552,11 +548,10 @@ impl fmt::Debug for LockAcquire<'_> {
 ///
 /// ```
 /// use asyncio::Event;
-/// use futures::executor::block_on;
 ///
 /// let event = Event::new();
 /// event.set();
-/// block_on(event.wait()); // returns at once: the flag is set
+/// asyncio::run(event.wait()); // returns at once: the flag is set
 /// assert!(event.is_set());
 /// ```
 #[derive(Clone, Default)]
@@ -638,11 +633,10 @@ impl Event {
     ///
     /// ```
     /// use asyncio::Event;
-    /// use futures::executor::block_on;
     /// use futures::future::join;
     ///
     /// let event = Event::new();
-    /// block_on(join(event.wait(), async { event.set() }));
+    /// asyncio::run(join(event.wait(), async { event.set() }));
     /// ```
     pub fn wait(&self) -> EventWait<'_> {
         EventWait {
@@ -672,7 +666,7 @@ impl fmt::Debug for Event {
 /// let event = Event::new();
 /// let wait: EventWait<'_> = event.wait();
 /// event.set();
-/// futures::executor::block_on(wait);
+/// asyncio::run(wait);
 /// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct EventWait<'a> {
@@ -740,13 +734,12 @@ impl fmt::Debug for EventWait<'_> {
 ///
 /// ```
 /// use asyncio::Condition;
-/// use futures::executor::block_on;
 /// use futures::future::join;
 /// use std::cell::Cell;
 ///
 /// let cond = Condition::new();
 /// let ready = Cell::new(false);
-/// block_on(join(
+/// asyncio::run(join(
 ///     async {
 ///         let guard = cond.acquire().await; // async with cond:
 ///         let _guard = cond.wait_for(guard, || ready.get()).await;
@@ -821,10 +814,8 @@ impl Condition {
     /// # Examples
     ///
     /// ```
-    /// use futures::executor::block_on;
-    ///
     /// let cond = asyncio::Condition::new();
-    /// let _guard = block_on(cond.acquire());
+    /// let _guard = asyncio::run(cond.acquire());
     /// assert!(cond.locked());
     /// ```
     pub fn acquire(&self) -> LockAcquire<'_> {
@@ -860,11 +851,10 @@ impl Condition {
     ///
     /// ```
     /// use asyncio::Condition;
-    /// use futures::executor::block_on;
     /// use futures::future::join;
     ///
     /// let cond = Condition::new();
-    /// block_on(join(
+    /// asyncio::run(join(
     ///     async {
     ///         let guard = cond.acquire().await;
     ///         let guard = cond.wait(guard).await; // notified, and holding the lock again
@@ -903,10 +893,9 @@ impl Condition {
     ///
     /// ```
     /// use asyncio::Condition;
-    /// use futures::executor::block_on;
     ///
     /// let cond = Condition::new();
-    /// block_on(async {
+    /// asyncio::run(async {
     ///     let guard = cond.acquire().await;
     ///     // Already true: returns without waiting.
     ///     let _guard = cond.wait_for(guard, || true).await;
@@ -1161,10 +1150,9 @@ fn semaphore_debug(name: &str, core: &SemaphoreCore, f: &mut fmt::Formatter<'_>)
 ///
 /// ```
 /// use asyncio::Semaphore;
-/// use futures::executor::block_on;
 ///
 /// let sem = Semaphore::new(2); // at most two tasks at a time
-/// block_on(async {
+/// asyncio::run(async {
 ///     let _a = sem.acquire().await;
 ///     let _b = sem.acquire().await;
 ///     assert!(sem.locked()); // a third acquire() would wait
@@ -1200,10 +1188,8 @@ impl Semaphore {
     /// # Examples
     ///
     /// ```
-    /// use futures::executor::block_on;
-    ///
     /// let sem = asyncio::Semaphore::new(1);
-    /// let permit = block_on(sem.acquire());
+    /// let permit = asyncio::run(sem.acquire());
     /// assert!(sem.locked());
     /// drop(permit);
     /// assert!(!sem.locked());
@@ -1308,10 +1294,8 @@ impl BoundedSemaphore {
     /// # Examples
     ///
     /// ```
-    /// use futures::executor::block_on;
-    ///
     /// let sem = asyncio::BoundedSemaphore::new(1);
-    /// let _permit = block_on(sem.acquire());
+    /// let _permit = asyncio::run(sem.acquire());
     /// assert!(sem.locked());
     /// ```
     pub fn acquire(&self) -> SemaphoreAcquire<'_> {
@@ -1435,7 +1419,7 @@ impl fmt::Debug for SemaphorePermit<'_> {
 ///
 /// let sem = Semaphore::new(1);
 /// let acquire: SemaphoreAcquire<'_> = sem.acquire();
-/// let _permit = futures::executor::block_on(acquire);
+/// let _permit = asyncio::run(acquire);
 /// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct SemaphoreAcquire<'a> {
@@ -1508,11 +1492,10 @@ impl fmt::Debug for SemaphoreAcquire<'_> {
 ///
 /// ```
 /// use asyncio::Barrier;
-/// use futures::executor::block_on;
 /// use futures::future::join3;
 ///
 /// let barrier = Barrier::new(3);
-/// let indices = block_on(join3(barrier.wait(), barrier.wait(), barrier.wait()));
+/// let indices = asyncio::run(join3(barrier.wait(), barrier.wait(), barrier.wait()));
 /// assert_eq!(indices, (Ok(0), Ok(1), Ok(2)));
 /// ```
 #[derive(Clone)]
@@ -1563,10 +1546,8 @@ impl Barrier {
     /// # Examples
     ///
     /// ```
-    /// use futures::executor::block_on;
-    ///
     /// let barrier = asyncio::Barrier::new(1);
-    /// assert_eq!(block_on(barrier.wait()), Ok(0)); // a party of one passes at once
+    /// assert_eq!(asyncio::run(barrier.wait()), Ok(0)); // a party of one passes at once
     /// ```
     pub fn wait(&self) -> BarrierWait<'_> {
         BarrierWait {
@@ -1633,10 +1614,10 @@ impl Barrier {
     /// # Examples
     ///
     /// ```
-    /// use futures::{executor::block_on, poll};
+    /// use futures::poll;
     ///
     /// let barrier = asyncio::Barrier::new(2);
-    /// block_on(async {
+    /// asyncio::run(async {
     ///     let mut wait = barrier.wait();
     ///     assert!(poll!(&mut wait).is_pending());
     ///     assert_eq!(barrier.n_waiting(), 1);
@@ -1681,7 +1662,7 @@ impl fmt::Debug for Barrier {
 ///
 /// let barrier = Barrier::new(1);
 /// let wait: BarrierWait<'_> = barrier.wait();
-/// assert_eq!(futures::executor::block_on(wait), Ok(0));
+/// assert_eq!(asyncio::run(wait), Ok(0));
 /// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct BarrierWait<'a> {

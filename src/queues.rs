@@ -112,12 +112,11 @@ impl std::error::Error for QueueEmpty {}
 ///
 /// ```
 /// use asyncio::{Queue, QueueShutDown};
-/// use futures::executor::block_on;
 ///
 /// let q = Queue::new(0);
 /// q.shutdown(false);
-/// assert_eq!(block_on(q.put(1)), Err(QueueShutDown(1)));
-/// assert_eq!(block_on(q.get()), Err(QueueShutDown(())));
+/// assert_eq!(asyncio::run(q.put(1)), Err(QueueShutDown(1)));
+/// assert_eq!(asyncio::run(q.get()), Err(QueueShutDown(())));
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct QueueShutDown<T = ()>(pub T);
@@ -820,10 +819,8 @@ macro_rules! queue_type {
             /// # Examples
             ///
             /// ```
-            /// use futures::executor::block_on;
-            ///
             #[doc = concat!("let q = asyncio::", stringify!($Queue), "::new(1);")]
-            /// block_on(async {
+            /// asyncio::run(async {
             ///     q.put("job").await.unwrap();
             ///     assert!(q.full()); // a second put would wait for a get
             /// });
@@ -846,11 +843,10 @@ macro_rules! queue_type {
             /// # Examples
             ///
             /// ```
-            /// use futures::executor::block_on;
             /// use futures::future::join;
             ///
             #[doc = concat!("let q = asyncio::", stringify!($Queue), "::new(0);")]
-            /// let (item, _) = block_on(join(q.get(), async { q.put_nowait(42).unwrap() }));
+            /// let (item, _) = asyncio::run(join(q.get(), async { q.put_nowait(42).unwrap() }));
             /// assert_eq!(item, Ok(42));
             /// ```
             pub fn get(&self) -> impl Future<Output = Result<T, QueueShutDown>> + Unpin + '_ {
@@ -927,13 +923,11 @@ macro_rules! queue_type {
             /// # Examples
             ///
             /// ```
-            /// use futures::executor::block_on;
-            ///
             #[doc = concat!("let q = asyncio::", stringify!($Queue), "::new(0);")]
             /// q.put_nowait(1).unwrap();
             /// q.get_nowait().unwrap();
             /// q.task_done().unwrap();
-            /// block_on(q.join()); // nothing unfinished: returns at once
+            /// asyncio::run(q.join()); // nothing unfinished: returns at once
             /// ```
             pub fn join(&self) -> impl Future<Output = ()> + Unpin + '_ {
                 Join { core: &self.core, waiter: None }
@@ -973,7 +967,6 @@ queue_type! {
     ///
     /// ```
     /// use asyncio::Queue;
-    /// use futures::executor::block_on;
     /// use futures::future::join;
     ///
     /// let q = Queue::new(1);
@@ -990,7 +983,7 @@ queue_type! {
     ///     }
     ///     got
     /// };
-    /// let ((), got) = block_on(join(producer, consumer));
+    /// let ((), got) = asyncio::run(join(producer, consumer));
     /// assert_eq!(got, [0, 1, 2]);
     /// ```
     Queue<T>, VecDeque<T>

@@ -1,4 +1,4 @@
-//! Real concurrency on the real clock: the seeds' timing, each with a virtual-clock twin that
+//! Real concurrency on the real clock: the tutorials' timing, each with a virtual-clock twin that
 //! asserts the exact times.
 //!
 //! Timing is the behaviour here ("3 s, not 6 s"), so these are the suite's only wall-clock
@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use asyncio::Runner;
 
-/// The dispatcher of seed 001: func_a sleeps 1 + 1 + 1 s, func_b sleeps 3 s.
+/// The tutorial's dispatcher program: func_a sleeps 1 + 1 + 1 s, func_b sleeps 3 s.
 async fn dispatcher() -> Vec<&'static str> {
     let log = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
     let (la, lb) = (log.clone(), log.clone());

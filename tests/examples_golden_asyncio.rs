@@ -1,6 +1,6 @@
-//! Golden-output tests for the asyncio examples: each example prints the lines of the seed
-//! program it mirrors, as recorded in `tests/golden/<name>.txt`, and takes as long as the
-//! seed says it should (`say_after`: 4 s with tasks, 5 s without).
+//! Golden-output tests for the asyncio examples: each example prints the lines of the
+//! tutorial program it mirrors, as recorded in `tests/golden/<name>.txt`, and takes as long as
+//! the tutorial says it should (`say_after`: 4 s with tasks, 5 s without).
 //!
 //! Unlike the generator examples (`examples_golden_generators.rs`), these print clock readings
 //! and sleep for real, so:
@@ -180,7 +180,7 @@ fn run_example(name: &str, args: &[&str]) -> Run {
     result.unwrap_or_else(|error| panic!("{error}"))
 }
 
-/// The recorded, normalised output of the seed program mirrored by `cargo run --example
+/// The recorded, normalised output of the tutorial program mirrored by `cargo run --example
 /// <golden>` (for a variant, `<example>_<variant>`).
 fn golden(golden: &str) -> String {
     let path = manifest_dir()
@@ -208,7 +208,7 @@ fn assert_prints_golden(golden_name: &str, name: &str, args: &[&str]) -> Run {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Issue 2: the seed programs on the event loop
+// Issue 2: the tutorial programs on the event loop
 // ---------------------------------------------------------------------------------------------
 
 #[test]

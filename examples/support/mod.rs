@@ -1,5 +1,5 @@
-//! Clock formatting shared by the examples, so they print times the way the Python seeds do
-//! (`time.ctime()`, `time.strftime('%X')`, `datetime.now()`, `time.time()`).
+//! Clock formatting shared by the examples, so they print times the way the tutorials' Python
+//! programs do (`time.ctime()`, `time.strftime('%X')`, `datetime.now()`, `time.time()`).
 //!
 //! Times are UTC: the standard library has no time zone database, and the examples should
 //! not pull in a date crate just to print a clock.
