@@ -80,7 +80,8 @@ fn loop_threads(core: &Core) -> &LoopThreads {
         Box::new(LoopThreads {
             link: Arc::new(Link {
                 remote: core.remote().clone(),
-                closed: AtomicBool::new(false),
+                // A handle first made after close() must not queue posts either.
+                closed: AtomicBool::new(core.is_closed()),
             }),
             executor: RefCell::default(),
         })

@@ -434,6 +434,17 @@ fn posts_to_a_dead_loop_are_dropped_at_once() {
 }
 
 #[test]
+fn a_handle_made_after_close_drops_its_posts_too() {
+    let lp = EventLoop::new();
+    lp.close().unwrap();
+    let count = Arc::new(AtomicUsize::new(0));
+    let guard = DropCount(count.clone());
+    lp.threadsafe_handle()
+        .call_soon_threadsafe(move || drop(guard));
+    assert_eq!(count.load(Ordering::SeqCst), 1, "dropped at once");
+}
+
+#[test]
 fn cancel_cancels_the_loop_side_task() {
     let lp = EventLoop::new();
     let handle = lp.threadsafe_handle();
