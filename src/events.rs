@@ -7,11 +7,13 @@ use std::future::{Future, IntoFuture};
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
 
+use crate::concurrent::{ConcurrentFuture, Forward};
 use crate::exceptions::RuntimeError;
 use crate::futures::Future as AsyncioFuture;
 use crate::runtime::core::{self, Callback, Config, Core, with_running};
-use crate::runtime::remote::{Message, Remote};
+use crate::runtime::remote::Message;
 use crate::tasks::{Delay, Task};
+use crate::threads::Link;
 
 /// An event loop: asyncio's `asyncio.AbstractEventLoop`.
 ///
@@ -181,7 +183,10 @@ impl EventLoop {
 
     /// Closes the loop (asyncio's `loop.close`): tasks still pending are destroyed (their
     /// futures dropped, with a "Task was destroyed but it is pending!" report for each) and
-    /// the loop refuses to run again. Closing twice is fine.
+    /// the loop refuses to run again. Its default executor is shut down without waiting
+    /// (queued jobs still run; see [`shutdown_default_executor`](Self::shutdown_default_executor)
+    /// to wait), and callbacks posted from other threads are dropped from then on. Closing
+    /// twice is fine.
     ///
     /// # Errors
     ///
@@ -195,7 +200,9 @@ impl EventLoop {
     /// assert!(lp.is_closed());
     /// ```
     pub fn close(&self) -> Result<(), RuntimeError> {
-        self.core.close()
+        self.core.close()?;
+        crate::threads::loop_closed(&self.core); // refuse cross-thread posts, stop the executor
+        Ok(())
     }
 
     /// True while the loop is running (asyncio's `loop.is_running`).
@@ -443,7 +450,7 @@ impl EventLoop {
     /// ```
     pub fn threadsafe_handle(&self) -> ThreadsafeHandle {
         ThreadsafeHandle {
-            remote: self.core.remote().clone(),
+            link: crate::threads::link(&self.core),
         }
     }
 }
@@ -468,21 +475,27 @@ impl EventLoop {
 /// ```
 #[derive(Clone)]
 pub struct ThreadsafeHandle {
-    remote: Arc<Remote>,
+    link: Arc<Link>,
 }
 
 impl ThreadsafeHandle {
     /// Schedules `f` to run on the loop's thread in its next iteration, waking the loop.
+    ///
+    /// Once the loop is closed or dropped, `f` is dropped at once instead of being kept for a
+    /// loop that will never run it (asyncio raises `RuntimeError` there).
     pub fn call_soon_threadsafe(&self, f: impl FnOnce() + Send + 'static) {
-        self.remote.post(Message::Call(Box::new(f)));
+        self.link.post(Message::Call(Box::new(f)));
     }
 
     /// Submits a coroutine to the loop from another thread and returns a handle to wait for
     /// its result there (asyncio's `asyncio.run_coroutine_threadsafe`).
     ///
     /// What crosses threads is `make`, a `Send` closure; it builds the future on the loop's
-    /// thread, so the future itself need not be `Send` (loop futures such as [`sleep`]
-    /// are not).
+    /// thread, inside a new task, so the future itself need not be `Send` (loop futures such
+    /// as [`sleep`] are not). The [`ConcurrentFuture`] gets the task's outcome;
+    /// [`ConcurrentFuture::cancel`] cancels the task. If the loop is closed or dropped before
+    /// the task finishes (or before it starts), the future is settled as cancelled, so
+    /// [`result`](ConcurrentFuture::result) returns an error rather than blocking forever.
     ///
     /// [`sleep`]: crate::sleep
     ///
@@ -509,14 +522,17 @@ impl ThreadsafeHandle {
         F: Future + 'static,
         F::Output: Send + 'static,
     {
-        let (tx, rx) = std::sync::mpsc::channel();
+        let (future, completer) = ConcurrentFuture::pair();
+        // If this callback never runs (the loop is closed), dropping it drops `completer`,
+        // which settles the future as cancelled.
         self.call_soon_threadsafe(move || {
-            let task = crate::tasks::create_task(make());
-            crate::tasks::create_task(async move {
-                let _ = tx.send(task.await);
-            });
+            if completer.is_cancelled() {
+                return; // cancelled before it reached the loop: never start it
+            }
+            let task = crate::tasks::create_task(async move { make().await });
+            crate::tasks::create_task(Forward::new(task.into_future(), completer));
         });
-        ConcurrentFuture { rx }
+        future
     }
 
     /// Stops the loop after its current iteration (`loop.stop()` from another thread, as
@@ -527,55 +543,6 @@ impl ThreadsafeHandle {
                 lp.stop();
             }
         });
-    }
-}
-
-/// The result of [`ThreadsafeHandle::run_coroutine_threadsafe`], waited for by blocking the
-/// calling thread: asyncio's `concurrent.futures.Future`.
-///
-/// # Examples
-///
-/// ```
-/// let lp = asyncio::new_event_loop();
-/// let h = lp.threadsafe_handle();
-/// let t = std::thread::spawn(move || {
-///     let r = h.run_coroutine_threadsafe(|| async { "hi" }).result();
-///     h.stop();
-///     r
-/// });
-/// lp.run_forever().unwrap();
-/// assert_eq!(t.join().unwrap().unwrap(), "hi");
-/// ```
-pub struct ConcurrentFuture<T> {
-    rx: std::sync::mpsc::Receiver<Result<T, crate::TaskError>>,
-}
-
-impl<T> ConcurrentFuture<T> {
-    /// Blocks until the result arrives. An error if the task panicked or was cancelled, or
-    /// if the loop went away before running it (reported as cancelled).
-    pub fn result(self) -> Result<T, crate::TaskError> {
-        self.rx
-            .recv()
-            .unwrap_or_else(|_| Err(crate::TaskError::from(crate::CancelledError)))
-    }
-
-    /// Like [`result`](ConcurrentFuture::result), giving up after `timeout`: `None` if it has
-    /// not arrived by then.
-    pub fn result_timeout(&self, timeout: impl Delay) -> Option<Result<T, crate::TaskError>> {
-        use std::sync::mpsc::RecvTimeoutError;
-        match self.rx.recv_timeout(timeout.into_duration()) {
-            Ok(r) => Some(r),
-            Err(RecvTimeoutError::Timeout) => None,
-            Err(RecvTimeoutError::Disconnected) => {
-                Some(Err(crate::TaskError::from(crate::CancelledError)))
-            }
-        }
-    }
-}
-
-impl<T> fmt::Debug for ConcurrentFuture<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ConcurrentFuture")
     }
 }
 

@@ -94,6 +94,9 @@ pub enum RuntimeError {
     NoRunningLoop,
     /// `close()` was called while the loop was running.
     CloseWhileRunning,
+    /// Work was submitted to an executor after it was shut down
+    /// (`shutdown_default_executor`, `ThreadPoolExecutor::shutdown`).
+    ExecutorShutdown,
 }
 
 impl fmt::Display for RuntimeError {
@@ -109,6 +112,9 @@ impl fmt::Display for RuntimeError {
                 "no running event loop: call this from inside asyncio::run(...) or a task"
             }
             RuntimeError::CloseWhileRunning => "Cannot close a running event loop",
+            RuntimeError::ExecutorShutdown => {
+                "Executor shutdown has been called: cannot schedule new work on it"
+            }
         })
     }
 }

@@ -119,6 +119,10 @@
 //! | `task.cancel()`, `current_task()`, `all_tasks()` | [`Task::cancel`], [`current_task`], [`all_tasks`] |
 //! | eager tasks (3.12) | [`create_eager_task`], [`LoopBuilder::eager_tasks`] |
 //! | `loop.call_later`, `call_at`, `call_soon_threadsafe`, `run_coroutine_threadsafe` | [`EventLoop::call_later`], [`EventLoop::call_at`], [`ThreadsafeHandle`] |
+//! | `asyncio.to_thread(func)`, `loop.run_in_executor(None, func)` | [`to_thread`], [`EventLoop::run_in_executor`] (a panic in `func` is an `Err`) |
+//! | `loop.set_default_executor`, `shutdown_default_executor` | [`EventLoop::set_default_executor`], [`EventLoop::shutdown_default_executor`] (awaited by [`run`]) |
+//! | `concurrent.futures.Future`, `ThreadPoolExecutor`, `asyncio.wrap_future` | [`ConcurrentFuture`], [`ThreadPoolExecutor`], [`wrap_future`] |
+//! | `loop.getaddrinfo(host, port)`, `loop.getnameinfo(sockaddr, flags)` | [`EventLoop::getaddrinfo`], [`EventLoop::getnameinfo`] |
 //! | `loop.set_exception_handler`, debug mode | [`EventLoop::set_exception_handler`], [`LoopBuilder::debug`] (or `ASYNCIO_DEBUG=1`) |
 //! | `asyncio.wait_for`, `timeout`, `timeout_at`, `shield`, `as_completed` | [`wait_for`], [`timeout()`], [`timeout_at`], [`shield`], [`as_completed`] |
 //! | `asyncio.TaskGroup` | [`TaskGroup`], failures in an [`ExceptionGroup`] |
@@ -137,6 +141,9 @@
 //!   `CancelledError` inside it.
 //! - One loop per thread, and tasks are `!Send`: this is a single-threaded runtime.
 //!   Wakers are `Send` and may be woken from any thread.
+//! - The default executor's idle threads exit after a keep-alive ([`DEFAULT_KEEP_ALIVE`]);
+//!   CPython's stay until shutdown. `shutdown_default_executor` (and so [`run`]) waits for
+//!   running jobs without asyncio's 300 s limit.
 
 #![warn(
     missing_docs,
@@ -147,6 +154,7 @@
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 #![doc(test(attr(deny(warnings))))]
 
+mod concurrent;
 mod coroutines;
 mod events;
 mod exceptions;
@@ -159,15 +167,20 @@ mod runtime;
 pub mod streams;
 mod taskgroups;
 mod tasks;
+mod threads;
 mod timeouts;
 
+pub use concurrent::{
+    ConcurrentFuture, DEFAULT_KEEP_ALIVE, ExecutorBuilder, ThreadPoolExecutor, WrappedFuture,
+    wrap_future,
+};
 pub use coroutines::{
     AsyncGenerator, CoState, Coroutine, CoroutineError, Generator, Yield, Yielder, async_gen,
 };
 
 pub use events::{
-    ConcurrentFuture, EventLoop, ExceptionContext, Handle, LoopBuilder, ThreadsafeHandle,
-    TimerHandle, get_event_loop, get_running_loop, new_event_loop, set_event_loop,
+    EventLoop, ExceptionContext, Handle, LoopBuilder, ThreadsafeHandle, TimerHandle,
+    get_event_loop, get_running_loop, new_event_loop, set_event_loop,
 };
 pub use exceptions::{CancelledError, InvalidStateError, RuntimeError, TaskError};
 pub use futures::Future;
@@ -187,6 +200,7 @@ pub use tasks::{
     Wait, all_tasks, create_eager_task, create_task, current_task, ensure_future, gather, sleep,
     try_gather, wait,
 };
+pub use threads::{ToThread, to_thread};
 pub use timeouts::{
     AsCompleted, Cancellable, Shield, Timeout, TimeoutError, TimeoutFuture, WaitFor, as_completed,
     shield, timeout, timeout_at, wait_for,

@@ -42,12 +42,16 @@
 //! });
 //! ```
 
+pub use crate::concurrent::{
+    ConcurrentFuture, DEFAULT_KEEP_ALIVE, ExecutorBuilder, ThreadPoolExecutor, WrappedFuture,
+    wrap_future,
+};
 pub use crate::coroutines::{
     AsyncGenerator, CoState, Coroutine, CoroutineError, Generator, Yield, Yielder, async_gen,
 };
 pub use crate::events::{
-    ConcurrentFuture, EventLoop, ExceptionContext, Handle, LoopBuilder, ThreadsafeHandle,
-    TimerHandle, get_event_loop, get_running_loop, new_event_loop, set_event_loop,
+    EventLoop, ExceptionContext, Handle, LoopBuilder, ThreadsafeHandle, TimerHandle,
+    get_event_loop, get_running_loop, new_event_loop, set_event_loop,
 };
 pub use crate::exceptions::{CancelledError, InvalidStateError, RuntimeError, TaskError};
 /// The `gather` function and the `gather!` macro (mixed types), which share the name.
@@ -66,6 +70,7 @@ pub use crate::tasks::{
     Wait, all_tasks, create_eager_task, create_task, current_task, ensure_future, sleep,
     try_gather, wait,
 };
+pub use crate::threads::{ToThread, to_thread};
 pub use crate::timeouts::{
     AsCompleted, Cancellable, Shield, Timeout, TimeoutError, TimeoutFuture, WaitFor, as_completed,
     shield, timeout, timeout_at, wait_for,

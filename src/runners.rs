@@ -10,8 +10,8 @@ use crate::exceptions::RuntimeError;
 ///
 /// The loop is created, `main` runs to completion (with every task it creates running
 /// concurrently), then tasks still pending are cancelled (their futures are dropped, so their
-/// destructors run) and the loop is closed. If `main` panics, the panic propagates after that
-/// cleanup.
+/// destructors run), the default executor's threads finish their jobs and exit, and the loop
+/// is closed. If `main` panics, the panic propagates after that cleanup.
 ///
 /// # Panics
 ///
@@ -122,10 +122,14 @@ impl Runner {
         }
     }
 
-    /// Cancels the tasks still pending and closes the loop. Dropping the runner does this too.
+    /// Cancels the tasks still pending, waits for the default executor's threads
+    /// ([`EventLoop::shutdown_default_executor`]) and closes the loop. Dropping the runner
+    /// does this too.
     pub fn close(&self) {
         if !self.event_loop.is_running() {
             self.event_loop.core().cancel_all(&|_| {});
+            let shutdown = self.event_loop.shutdown_default_executor();
+            let _ = self.event_loop.run_until_complete(shutdown);
             let _ = self.event_loop.close();
         }
     }

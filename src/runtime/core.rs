@@ -20,6 +20,7 @@
 //! - Only the batch taken at the start of an iteration runs in it, so `sleep(0)` lets every
 //!   other ready task run once, and a task that yields forever cannot starve timers.
 
+use std::any::Any;
 use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
@@ -176,6 +177,10 @@ pub(crate) struct Core {
     running: Cell<bool>,
     stopping: Cell<bool>,
     closed: Cell<bool>,
+    /// State the layer above keeps per loop (`crate::threads`: the default executor and the
+    /// liveness flag of threadsafe handles), type-erased so the runtime does not depend on it.
+    /// Declared last: it is dropped after everything else the loop owns.
+    pub(crate) threads: OnceCell<Box<dyn Any>>,
 }
 
 thread_local! {
@@ -311,6 +316,7 @@ impl Core {
             running: Cell::new(false),
             stopping: Cell::new(false),
             closed: Cell::new(false),
+            threads: OnceCell::new(),
         })
     }
 

@@ -296,9 +296,9 @@ impl From<LimitOverrunError> for io::Error {
     }
 }
 
-/// Resolves `host` and `port` to socket addresses, in the resolver's order: numeric
-/// addresses at once (CPython's `_ipaddr_info`), names on a helper thread so the loop keeps
-/// running. `""` means every local address (for servers: `0.0.0.0` and `::`).
+/// Resolves `host` and `port` to socket addresses, in the resolver's order, with the loop's
+/// `getaddrinfo` (numeric addresses at once, names on the default executor). `""` means
+/// every local address (for servers: `0.0.0.0` and `::`).
 pub(crate) async fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
     if host.is_empty() {
         return Ok(vec![
@@ -306,15 +306,9 @@ pub(crate) async fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>
             SocketAddr::new(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED), port),
         ]);
     }
-    let bare = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    if let Ok(ip) = bare.parse::<IpAddr>() {
-        return Ok(vec![SocketAddr::new(ip, port)]);
-    }
-    let name = host.to_owned();
-    let addrs = crate::runtime::io::resolve::lookup(name, port).await?;
+    let event_loop = crate::get_running_loop()
+        .map_err(|e| io::Error::other(format!("resolving {host}: {e}")))?;
+    let addrs = event_loop.getaddrinfo(host, port).await?;
     if addrs.is_empty() {
         return Err(io::Error::new(
             io::ErrorKind::NotFound,

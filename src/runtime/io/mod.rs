@@ -27,7 +27,6 @@
 //! - Wakers are taken out while the slab is borrowed and woken after the borrow ends.
 
 pub(crate) mod reactor;
-pub(crate) mod resolve;
 pub(crate) mod scheduled_io;
 pub(crate) mod source;
 pub(crate) mod sys;
