@@ -38,7 +38,8 @@ use std::time::{Duration, Instant};
 
 use crate::events::ExceptionContext;
 use crate::exceptions::{RuntimeError, TaskError};
-use crate::runtime::core::report;
+use crate::runtime::core::{report, with_running};
+use crate::runtime::remote::ClockHold;
 use crate::tasks::{Delay, TaskFuture};
 
 /// Locks `m`, ignoring poison: nothing holding these locks runs foreign code, and a poisoned
@@ -529,6 +530,7 @@ pub fn wrap_future<T>(future: ConcurrentFuture<T>) -> WrappedFuture<T> {
     WrappedFuture {
         inner: future,
         finished: false,
+        hold: with_running(|core| core.remote().hold_clock()),
     }
 }
 
@@ -549,6 +551,8 @@ pub fn wrap_future<T>(future: ConcurrentFuture<T>) -> WrappedFuture<T> {
 pub struct WrappedFuture<T> {
     inner: ConcurrentFuture<T>,
     finished: bool,
+    /// Keeps a virtual clock from jumping past the work while it runs.
+    hold: Option<ClockHold>,
 }
 
 impl<T> WrappedFuture<T> {
@@ -578,6 +582,7 @@ impl<T> Future for WrappedFuture<T> {
         let poll = Pin::new(&mut self.inner).poll(cx);
         if poll.is_ready() {
             self.finished = true;
+            self.hold = None;
         }
         poll
     }

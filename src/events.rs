@@ -11,9 +11,8 @@ use crate::concurrent::{ConcurrentFuture, Forward};
 use crate::exceptions::RuntimeError;
 use crate::futures::Future as AsyncioFuture;
 use crate::runtime::core::{self, Callback, Config, Core, with_running};
-use crate::runtime::remote::Message;
+use crate::runtime::remote::{Message, Remote};
 use crate::tasks::{Delay, Task};
-use crate::threads::Link;
 
 /// An event loop: asyncio's `asyncio.AbstractEventLoop`.
 ///
@@ -201,7 +200,7 @@ impl EventLoop {
     /// ```
     pub fn close(&self) -> Result<(), RuntimeError> {
         self.core.close()?;
-        crate::threads::loop_closed(&self.core); // refuse cross-thread posts, stop the executor
+        crate::threads::loop_closed(&self.core); // stop the default executor
         Ok(())
     }
 
@@ -450,7 +449,7 @@ impl EventLoop {
     /// ```
     pub fn threadsafe_handle(&self) -> ThreadsafeHandle {
         ThreadsafeHandle {
-            link: crate::threads::link(&self.core),
+            remote: self.core.remote().clone(),
         }
     }
 }
@@ -475,7 +474,7 @@ impl EventLoop {
 /// ```
 #[derive(Clone)]
 pub struct ThreadsafeHandle {
-    link: Arc<Link>,
+    remote: Arc<Remote>,
 }
 
 impl ThreadsafeHandle {
@@ -484,7 +483,7 @@ impl ThreadsafeHandle {
     /// Once the loop is closed or dropped, `f` is dropped at once instead of being kept for a
     /// loop that will never run it (asyncio raises `RuntimeError` there).
     pub fn call_soon_threadsafe(&self, f: impl FnOnce() + Send + 'static) {
-        self.link.post(Message::Call(Box::new(f)));
+        self.remote.post(Message::Call(Box::new(f)));
     }
 
     /// Submits a coroutine to the loop from another thread and returns a handle to wait for

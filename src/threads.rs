@@ -1,7 +1,6 @@
 //! Threads for a single-threaded loop: asyncio's `threads.py` ([`to_thread`]) and the executor
 //! half of `base_events.py` (`run_in_executor`, the per-loop default executor,
-//! `shutdown_default_executor`, `getaddrinfo`, `getnameinfo`), plus the switch that stops
-//! cross-thread posts once a loop is closed.
+//! `shutdown_default_executor`, `getaddrinfo`, `getnameinfo`).
 //!
 //! # How a result comes back
 //!
@@ -17,8 +16,7 @@
 //! # Per-loop state
 //!
 //! Each loop has its own default executor, created at the first `run_in_executor`, as in
-//! CPython. It lives, with the [`Link`] its threadsafe handles post through, in the slot the
-//! runtime keeps for this module (`Core::threads`). Closing the loop shuts the executor down
+//! CPython. It lives in the slot the runtime keeps for this module (`Core::threads`). Closing the loop shuts the executor down
 //! without waiting (CPython's `loop.close()`); `shutdown_default_executor` (which `run` and
 //! `Runner` await on exit) waits for its threads.
 
@@ -28,24 +26,19 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr, ToSocketAddrs};
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::thread;
 
 use crate::concurrent::{ConcurrentFuture, ThreadPoolExecutor, WrappedFuture, wrap_future};
-use crate::events::{EventLoop, ExceptionContext, get_running_loop};
-use crate::exceptions::{RuntimeError, TaskError, panic_message};
-use crate::runtime::core::{Core, report};
-use crate::runtime::remote::{Message, Remote};
+use crate::events::{EventLoop, get_running_loop};
+use crate::exceptions::{RuntimeError, TaskError};
+use crate::runtime::core::Core;
 
 // ----- per-loop state --------------------------------------------------------------------------
 
 /// What this module keeps per loop, in `Core::threads`.
 struct LoopThreads {
-    link: Arc<Link>,
     executor: RefCell<DefaultExecutor>,
 }
 
@@ -58,10 +51,9 @@ struct DefaultExecutor {
 }
 
 impl LoopThreads {
-    /// The loop is closed or dropped: refuse further posts and drop the ones waiting, and
-    /// shut the default executor down without waiting (queued jobs still run).
+    /// The loop is closed or dropped: shut the default executor down without waiting
+    /// (queued jobs still run).
     fn close(&self) {
-        self.link.close();
         let executor = self.executor.borrow_mut().executor.take();
         if let Some(executor) = executor {
             executor.shutdown(false);
@@ -78,11 +70,6 @@ impl Drop for LoopThreads {
 fn loop_threads(core: &Core) -> &LoopThreads {
     let slot: &dyn Any = &**core.threads.get_or_init(|| {
         Box::new(LoopThreads {
-            link: Arc::new(Link {
-                remote: core.remote().clone(),
-                // A handle first made after close() must not queue posts either.
-                closed: AtomicBool::new(core.is_closed()),
-            }),
             executor: RefCell::default(),
         })
     });
@@ -90,72 +77,11 @@ fn loop_threads(core: &Core) -> &LoopThreads {
         .expect("Core::threads holds the LoopThreads of threads.rs")
 }
 
-/// The link a [`ThreadsafeHandle`](crate::ThreadsafeHandle) posts through.
-pub(crate) fn link(core: &Core) -> Arc<Link> {
-    loop_threads(core).link.clone()
-}
-
 /// Called by `EventLoop::close` once the loop is closed.
 pub(crate) fn loop_closed(core: &Core) {
     if let Some(slot) = core.threads.get() {
         if let Some(state) = slot.downcast_ref::<LoopThreads>() {
             state.close();
-        }
-    }
-}
-
-/// A loop's inbox as other threads see it, with a flag that says the loop will never read it
-/// again (closed or dropped). Posts after that are dropped at once instead of piling up.
-///
-/// The flag is checked after posting too: either the post landed before `close` drained the
-/// inbox (and `close` drops it), or the poster sees the flag and drains it itself. Both sides
-/// use `SeqCst` on the flag, and the inbox's mutex orders the post against the drain.
-pub(crate) struct Link {
-    remote: Arc<Remote>,
-    closed: AtomicBool,
-}
-
-impl Link {
-    /// Posts `message` to the loop, or drops it if the loop is closed.
-    pub(crate) fn post(&self, message: Message) {
-        if self.closed.load(Ordering::SeqCst) {
-            discard(message);
-            return;
-        }
-        self.remote.post(message);
-        if self.closed.load(Ordering::SeqCst) {
-            self.discard_inbox();
-        }
-    }
-
-    fn close(&self) {
-        self.closed.store(true, Ordering::SeqCst);
-        self.discard_inbox();
-    }
-
-    fn discard_inbox(&self) {
-        let mut messages = Vec::new();
-        self.remote.drain_into(&mut messages);
-        for message in messages {
-            discard(message);
-        }
-    }
-}
-
-/// Drops a message the loop will never run. Its closure's captures may panic on drop; that
-/// is reported, never propagated into `close()` or a poster.
-fn discard(message: Message) {
-    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(message))) {
-        let text = panic_message(&*payload).to_owned();
-        report(ExceptionContext {
-            message: format!(
-                "Exception in dropping a callback posted to a closed event loop: panicked: {text}"
-            ),
-            task: None,
-            panic: Some(text),
-        });
-        if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
-            std::mem::forget(again);
         }
     }
 }
@@ -398,10 +324,10 @@ impl EventLoop {
 /// are kept) or the loop's executor was shut down (the error's message says so). Dropping the
 /// future before `f` starts cancels it; once started, `f` runs to the end.
 ///
-/// On a virtual clock ([`Runner::virtual_time`](crate::Runner::virtual_time)) time does not
-/// wait for threads: if a timer is pending while the thread works, the clock jumps to it, so
-/// a [`wait_for`](crate::wait_for) around `to_thread` expires at once there. Use the real
-/// clock when a thread's duration matters.
+/// On a virtual clock ([`Runner::virtual_time`](crate::Runner::virtual_time)) time holds
+/// still while the loop awaits a thread's work (as tokio's paused clock does for
+/// `spawn_blocking`): a [`wait_for`](crate::wait_for) around `to_thread` gets the thread's
+/// answer, however long it takes in real time, instead of expiring in no time.
 ///
 /// # Panics
 ///

@@ -774,6 +774,7 @@ impl Core {
     /// Nothing ready and no reactor: park the thread until the next timer (or jump to it, on
     /// a virtual clock) or a wake from another thread.
     fn park_until(&self, next: Option<u64>) {
+        let next = next.filter(|_| !self.clock.is_virtual() || !self.remote.clock_held());
         if let (Some(tick), true) = (next, self.clock.is_virtual()) {
             if !self.remote.has_pending() {
                 self.clock.jump_to(tick);
@@ -801,6 +802,8 @@ impl Core {
         let virtual_jump = next.filter(|_| self.clock.is_virtual());
         let mut timeout = match (next, virtual_jump) {
             (None, _) => None,
+            // Work outside the loop is awaited: wait for it, however long (ClockHold).
+            (Some(_), Some(_)) if self.remote.clock_held() => None,
             (Some(_), Some(_)) if reactor.has_waiters() => Some(self.autojump_threshold),
             (Some(_), Some(_)) => Some(Duration::ZERO),
             (Some(tick), None) => Some(self.clock.until(tick)),
@@ -814,7 +817,11 @@ impl Core {
             self.remote.park_end();
         }
         if let Some(tick) = virtual_jump {
-            if delivered == 0 && !self.remote.has_pending() && self.ready.borrow().is_empty() {
+            if delivered == 0
+                && !self.remote.has_pending()
+                && !self.remote.clock_held()
+                && self.ready.borrow().is_empty()
+            {
                 self.clock.jump_to(tick);
             }
         }
@@ -860,6 +867,8 @@ impl Core {
             return Err(RuntimeError::CloseWhileRunning);
         }
         if !self.closed.replace(true) {
+            // Callbacks posted from other threads from now on are dropped, not kept.
+            self.remote.close();
             self.cancel_all(&|task| {
                 let name = task.header().name();
                 self.report(ExceptionContext {

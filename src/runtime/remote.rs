@@ -18,7 +18,8 @@
 
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::thread::{self, Thread};
 
@@ -72,6 +73,27 @@ pub(crate) struct Remote {
     thread: Thread,
     /// The reactor's eventfd waker, once the loop does I/O.
     io_waker: OnceLock<mio::Waker>,
+    /// Work outside the loop that its tasks await (executor jobs): see [`ClockHold`].
+    held: AtomicUsize,
+}
+
+/// While alive, a virtual clock does not jump ahead: a task of the loop awaits work done
+/// outside it (a `to_thread` job) whose answer will come in real time, however long that is.
+/// tokio's paused clock holds still for `spawn_blocking` in the same way.
+pub(crate) struct ClockHold {
+    remote: Arc<Remote>,
+}
+
+impl Drop for ClockHold {
+    fn drop(&mut self) {
+        self.remote.held.fetch_sub(1, SeqCst);
+    }
+}
+
+impl std::fmt::Debug for ClockHold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClockHold")
+    }
 }
 
 impl Remote {
@@ -91,7 +113,7 @@ impl Remote {
             }
         };
         if let Some(msg) = refused {
-            drop(msg); // a callback's captures are user code: dropped outside the lock
+            discard(msg); // a callback's captures are user code: dropped outside the lock
             return false;
         }
         self.pending.store(true, SeqCst);
@@ -154,13 +176,46 @@ impl Remote {
             inbox.woken.clear();
             std::mem::take(&mut inbox.messages)
         };
-        drop(queued); // outside the lock: callbacks' captures are user code
+        queued.into_iter().for_each(discard); // outside the lock: captures are user code
+    }
+
+    /// Holds a virtual clock still until the returned guard is dropped.
+    pub(crate) fn hold_clock(self: &Arc<Self>) -> ClockHold {
+        self.held.fetch_add(1, SeqCst);
+        ClockHold {
+            remote: self.clone(),
+        }
+    }
+
+    /// True while some [`ClockHold`] is alive.
+    pub(crate) fn clock_held(&self) -> bool {
+        self.held.load(SeqCst) != 0
     }
 
     /// True once the loop is gone.
     #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(SeqCst)
+    }
+}
+
+/// Drops a message the loop will never run. A callback's captures may panic on drop: that
+/// is written to stderr (there is no loop to report it to), never propagated to the poster
+/// or into the loop's shutdown.
+fn discard(message: Message) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(message))) {
+        let text = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        eprintln!(
+            "Exception in dropping a callback posted to a closed event loop: panicked: {text}"
+        );
+        // The payload's own destructor is user code too.
+        if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+            std::mem::forget(again);
+        }
     }
 }
 
@@ -180,6 +235,7 @@ pub(crate) fn register() -> (usize, Arc<Remote>) {
         closed: AtomicBool::new(false),
         thread: thread::current(),
         io_waker: OnceLock::new(),
+        held: AtomicUsize::new(0),
     });
     let mut reg = lock(&REGISTRY);
     let id = reg.insert(remote.clone());
