@@ -47,6 +47,11 @@ impl<T> Task<T> {
         Task { cell }
     }
 
+    /// The untyped part of the task, for the loop's own bookkeeping.
+    pub(crate) fn header(&self) -> &crate::runtime::task::cell::Header {
+        self.cell.header()
+    }
+
     /// True once the task has finished: returned, panicked or been cancelled (asyncio's
     /// `Task.done()`).
     ///

@@ -427,3 +427,28 @@ fn an_idle_loop_with_open_sockets_uses_no_cpu() {
     })
     .unwrap();
 }
+
+#[test]
+fn the_loops_own_tasks_are_not_in_all_tasks() {
+    asyncio::run(async {
+        let server = asyncio::start_server(echo, "127.0.0.1", 0).await?;
+        let (_r, mut w) = asyncio::open_connection("127.0.0.1", port_of(&server)).await?;
+        // A write too big for the kernel leaves a flusher running.
+        w.write(vec![0u8; 8 << 20])?;
+        asyncio::sleep(0.01).await;
+        // Only the client handler the server started is a user task: the accept loop and
+        // the flusher are the loop's machinery, as in asyncio (where they are callbacks).
+        let names: Vec<String> = asyncio::all_tasks().iter().map(|t| t.get_name()).collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+        // So cancelling "every other task" leaves the server serving.
+        for t in asyncio::all_tasks() {
+            t.cancel();
+        }
+        asyncio::sleep(0.01).await;
+        let (mut r2, mut w2) = asyncio::open_connection("127.0.0.1", port_of(&server)).await?;
+        w2.write(b"still serving\n")?;
+        assert_eq!(r2.readline().await?, b"still serving\n");
+        Ok::<(), io::Error>(())
+    })
+    .unwrap();
+}

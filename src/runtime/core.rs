@@ -418,7 +418,7 @@ impl Core {
             .borrow()
             .iter()
             .map(|(_, slot)| slot.task.clone())
-            .filter(|t| !t.header().is_done())
+            .filter(|t| !t.header().is_done() && !t.header().is_internal())
             .collect()
     }
 
@@ -444,6 +444,17 @@ impl Core {
         F: Future + 'static,
     {
         self.spawn_with(future, self.eager_tasks)
+    }
+
+    /// Spawns a task of the loop's own machinery (a server's accept loop, a stream's
+    /// flusher): it runs like any task but is not listed by `all_tasks()`.
+    pub(crate) fn spawn_internal<F>(&self, future: F) -> Task<F::Output>
+    where
+        F: Future + 'static,
+    {
+        let task = self.spawn_with(future, false);
+        task.header().mark_internal();
+        task
     }
 
     /// `spawn`, choosing eagerness (asyncio 3.12's eager tasks: the first step runs inside

@@ -473,7 +473,7 @@ impl Conn {
             return;
         };
         let conn = self.clone();
-        core.spawn(async move {
+        core.spawn_internal(async move {
             let _ = std::future::poll_fn(|cx| conn.poll_flush_buffer(cx)).await;
             conn.flusher.set(false);
             conn.after_flush();

@@ -555,7 +555,7 @@ impl Server {
                 .collect();
             let tasks: Vec<Task<()>> = listeners
                 .into_iter()
-                .map(|l| core.spawn(accept_loop(server.clone(), l, callback.clone())))
+                .map(|l| core.spawn_internal(accept_loop(server.clone(), l, callback.clone())))
                 .collect();
             server.accepting.borrow_mut().extend(tasks);
         });

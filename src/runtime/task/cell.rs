@@ -44,6 +44,9 @@ mod flag {
     /// The task is on its loop's run queue (set by a wake, cleared when polled). A new task is
     /// born scheduled, since spawning queues it (or polls it at once, for eager tasks).
     pub(super) const SCHEDULED: u8 = 32;
+    /// The loop's own machinery (a server's accept loop, a stream's flusher), not user work:
+    /// left out of `all_tasks()`, so code that cancels "every other task" leaves it alone.
+    pub(super) const INTERNAL: u8 = 64;
 }
 
 /// A done callback of a task.
@@ -102,6 +105,15 @@ impl Header {
         let state = self.state.get();
         self.state.set(state & !flag::SCHEDULED);
         state & flag::SCHEDULED != 0
+    }
+
+    /// Marks the task as the loop's own machinery (see `flag::INTERNAL`).
+    pub(crate) fn mark_internal(&self) {
+        self.set(flag::INTERNAL);
+    }
+
+    pub(crate) fn is_internal(&self) -> bool {
+        self.has(flag::INTERNAL)
     }
 
     pub(crate) fn is_done(&self) -> bool {
