@@ -38,7 +38,7 @@ use super::io::reactor::Reactor;
 use super::remote::{self, Message, Remote};
 use super::task::cell::{DoneCallback, Runnable, TaskCell};
 use super::task::id::{CALLBACK_INDEX, MAIN_INDEX, MAX_TASKS, TaskId};
-use super::task::waker::waker;
+use super::task::waker::{is_task_waker, waker};
 use super::time::clock::Clock;
 use super::time::wheel::{TimerKey, Wheel};
 use crate::events::ExceptionContext;
@@ -141,6 +141,10 @@ pub(crate) struct Config {
 /// thread or process to answer over loopback, short enough that tests stay quick.
 pub(crate) const DEFAULT_AUTOJUMP_THRESHOLD: Duration = Duration::from_millis(250);
 
+/// How deep eager first steps may nest before a new eager task is queued instead (each
+/// level is a few stack frames of poll; this keeps the whole chain far from the stack's end).
+const MAX_EAGER_DEPTH: u32 = 128;
+
 /// The handler that receives errors nobody else sees (`set_exception_handler`).
 pub(crate) type ExceptionHandler = Rc<dyn Fn(&ExceptionContext)>;
 
@@ -162,6 +166,8 @@ pub(crate) struct Core {
     timed: RefCell<Slab<TimedCallback>>,
     /// The task being polled right now, if any.
     current: Cell<Option<TaskId>>,
+    /// Eager first steps running inside each other right now.
+    eager_depth: Cell<u32>,
     wheel: RefCell<Wheel>,
     fired: RefCell<Vec<Waker>>,
     /// The I/O reactor, made at the first registration.
@@ -240,6 +246,39 @@ pub(crate) fn report(context: ExceptionContext) {
     }
 }
 
+/// Runs `f`, user code the loop calls outside any task (a foreign waker, a destructor of a
+/// task's output or of a callback's captures), so that a panic in it cannot unwind through
+/// the loop: it is reported as `Exception in {what}` and the loop goes on.
+pub(crate) fn contain(what: &str, f: impl FnOnce()) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
+        let message = panic_message(&*payload).to_owned();
+        drop_payload(payload);
+        report(ExceptionContext {
+            message: format!("Exception in {what}: panicked: {message}"),
+            task: None,
+            panic: Some(message),
+        });
+    }
+}
+
+/// Drops a panic payload, whose destructor is user code too: a second panic there is
+/// caught and the payload leaked rather than unwinding further.
+pub(crate) fn drop_payload(payload: Box<dyn std::any::Any + Send>) {
+    if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        std::mem::forget(again);
+    }
+}
+
+/// Wakes `waker`: directly if it is one of ours (a task id: no user code), else contained.
+#[inline]
+pub(crate) fn wake_contained(waker: Waker) {
+    if is_task_waker(&waker) {
+        waker.wake();
+    } else {
+        contain("a waker", move || waker.wake());
+    }
+}
+
 /// Schedules a done callback on the running loop, or calls it now if no loop runs.
 pub(crate) fn schedule_callback(cb: DoneCallback) {
     match with_running(Core::rc) {
@@ -303,6 +342,7 @@ impl Core {
             callbacks: RefCell::new(Slab::new()),
             timed: RefCell::new(Slab::new()),
             current: Cell::new(None),
+            eager_depth: Cell::new(0),
             wheel: RefCell::new(Wheel::new()),
             fired: RefCell::new(Vec::new()),
             io: OnceCell::new(),
@@ -398,9 +438,23 @@ impl Core {
                         context.message,
                         panic_message(&*payload)
                     );
+                    drop_payload(payload);
                 }
             }
             None => eprintln!("{}", context.message),
+        }
+    }
+
+    /// [`contain`], reporting to this loop's handler (running or not).
+    fn contain(&self, what: &str, f: impl FnOnce()) {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
+            let message = panic_message(&*payload).to_owned();
+            drop_payload(payload);
+            self.report(ExceptionContext {
+                message: format!("Exception in {what}: panicked: {message}"),
+                task: None,
+                panic: Some(message),
+            });
         }
     }
 
@@ -480,8 +534,13 @@ impl Core {
         let cell = Rc::new(TaskCell::new(id, serial, future));
         entry.insert(Slot { task: cell.clone() }); // born scheduled: see Header::new
         drop(tasks);
-        if eager && self.running.get() {
+        // An eager task's first step runs here, inside its creator's step; a chain of eager
+        // tasks that each create the next would recurse without bound, so past a depth the
+        // task is queued like any other (its first step then runs in the next iteration).
+        if eager && self.running.get() && self.eager_depth.get() < MAX_EAGER_DEPTH {
+            self.eager_depth.set(self.eager_depth.get() + 1);
             self.poll_task(id);
+            self.eager_depth.set(self.eager_depth.get() - 1);
         } else {
             self.ready.borrow_mut().push_back(Ready::task(id));
         }
@@ -703,8 +762,12 @@ impl Core {
                     _ => None,
                 }
             };
-            // The task (and, if its handle is gone, its result) is dropped here, unborrowed.
-            drop(removed);
+            // The task (and, if its handle is gone, its result) is dropped here, unborrowed;
+            // the result's destructor is user code.
+            self.contain("dropping a task's result", move || {
+                drop(removed);
+                drop(task);
+            });
         }
     }
 
@@ -712,6 +775,7 @@ impl Core {
         let started = self.debug.get().then(Instant::now);
         if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback.run())) {
             let message = panic_message(&*payload).to_owned();
+            drop_payload(payload);
             self.report(ExceptionContext {
                 message: format!("Exception in callback: panicked: {message}"),
                 task: None,
@@ -776,7 +840,7 @@ impl Core {
             let mut fired = std::mem::take(&mut *self.fired.borrow_mut());
             self.wheel.borrow_mut().advance(now, &mut fired);
             for waker in fired.drain(..) {
-                waker.wake();
+                wake_contained(waker);
             }
             *self.fired.borrow_mut() = fired;
         }
@@ -861,13 +925,23 @@ impl Core {
             if tasks.is_empty() && queued.is_empty() && timed.is_empty() {
                 return;
             }
-            drop(callbacks); // callbacks that never ran
-            drop(timed);
-            for task in &tasks {
-                if !task.header().is_done() {
-                    on_pending(&**task);
+            // Every drop below runs user code (captures of callbacks that never ran, futures,
+            // results): each is contained, so one panic neither stops the shutdown nor
+            // escapes it.
+            for (_, callback) in callbacks {
+                self.contain("dropping a callback that never ran", move || drop(callback));
+            }
+            for (_, (callback, _)) in timed {
+                self.contain("dropping a callback that never ran", move || drop(callback));
+            }
+            for task in tasks {
+                // The loop's own machinery (accept loops, flushers) is not a user's task left
+                // pending: asyncio has callbacks there, which nobody reports.
+                if !task.header().is_done() && !task.header().is_internal() {
+                    on_pending(&*task);
                 }
-                task.cancel();
+                self.contain("cancelling a task", || task.cancel());
+                self.contain("dropping a task", move || drop(task));
             }
         }
     }
@@ -900,7 +974,14 @@ impl Drop for Core {
         remote::unregister(self.loop_id);
         let tasks = std::mem::take(self.tasks.get_mut());
         for (_, slot) in tasks {
-            slot.task.cancel();
+            contain("cancelling a task", || slot.task.cancel());
+            contain("dropping a task", move || drop(slot));
+        }
+        for (_, callback) in std::mem::take(self.callbacks.get_mut()) {
+            contain("dropping a callback that never ran", move || drop(callback));
+        }
+        for (_, (callback, _)) in std::mem::take(self.timed.get_mut()) {
+            contain("dropping a callback that never ran", move || drop(callback));
         }
     }
 }

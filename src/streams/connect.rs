@@ -137,6 +137,9 @@ fn connect_error(host: &str, port: u16, failures: Vec<(SocketAddr, io::Error)>) 
             format!("connect to {host}:{port}: no address of a usable family"),
         );
     };
+    if let [(addr, e)] = &failures[..] {
+        return io::Error::new(e.kind(), format!("connect to {host}:{port} ({addr}) failed: {e}"));
+    }
     let detail: Vec<String> = failures
         .iter()
         .map(|(addr, e)| format!("{addr}: {e}"))

@@ -173,7 +173,7 @@ impl Reactor {
         }
         drop(events);
         for waker in woken.drain(..) {
-            waker.wake();
+            crate::runtime::core::wake_contained(waker);
         }
         *self.woken.borrow_mut() = woken;
         delivered
@@ -185,7 +185,9 @@ impl Reactor {
         for (_, io) in self.sources.borrow().iter() {
             io.wake_all(&mut woken);
         }
-        woken.into_iter().for_each(Waker::wake);
+        woken
+            .into_iter()
+            .for_each(crate::runtime::core::wake_contained);
     }
 }
 

@@ -193,7 +193,7 @@ impl Header {
     fn complete(&self, flags: u8, waiter: Option<Waker>) {
         self.set(flag::DONE | flags);
         if let Some(w) = waiter {
-            w.wake();
+            crate::runtime::core::wake_contained(w);
         }
         if let Some(mut extra) = self.extra.take() {
             let callbacks = std::mem::take(&mut extra.callbacks);

@@ -31,6 +31,12 @@ fn wake(data: *const ()) {
 
 fn drop(_: *const ()) {}
 
+/// True if `waker` is a task waker of this crate (waking it runs no user code).
+#[inline]
+pub(crate) fn is_task_waker(waker: &Waker) -> bool {
+    std::ptr::eq(waker.vtable(), &VTABLE)
+}
+
 /// The waker for `id`.
 #[inline]
 pub(crate) fn waker(id: TaskId) -> Waker {
