@@ -84,6 +84,9 @@ struct Child {
     stdout: Receiver<String>,
     /// Everything the child wrote to stderr so far, for failure messages.
     stderr: Arc<Mutex<String>>,
+    /// The thread collecting stderr: it ends when the child is gone (joined on exit, so that
+    /// nothing the child wrote is missed).
+    stderr_reader: Option<thread::JoinHandle<()>>,
     /// Every stdout line received so far.
     seen: Vec<String>,
 }
@@ -113,7 +116,7 @@ impl Child {
         let stderr = Arc::new(Mutex::new(String::new()));
         let mut err = process.stderr.take().expect("stderr is piped");
         let collected = stderr.clone();
-        thread::spawn(move || {
+        let stderr_reader = thread::spawn(move || {
             let mut buf = [0; 4096];
             while let Ok(n @ 1..) = err.read(&mut buf) {
                 let text = String::from_utf8_lossy(&buf[..n]).into_owned();
@@ -125,6 +128,7 @@ impl Child {
             process,
             stdout,
             stderr,
+            stderr_reader: Some(stderr_reader),
             seen: Vec::new(),
         }
     }
@@ -181,7 +185,10 @@ impl Child {
                 Err(error) => panic!("waiting for {}: {error}", self.name),
             }
         };
-        // The pipe closes when the process is gone: collect what is left of its stdout.
+        // The pipes close when the process is gone: collect what is left of its output.
+        if let Some(reader) = self.stderr_reader.take() {
+            let _ = reader.join();
+        }
         let mut rest = Vec::new();
         while let Ok(line) = self.stdout.recv_timeout(BOUND) {
             self.seen.push(line.clone());
