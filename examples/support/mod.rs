@@ -7,6 +7,8 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+pub mod net;
+
 /// Seconds since the Unix epoch, as Python's `time.time()`.
 pub fn unix_time() -> f64 {
     SystemTime::now()
@@ -92,4 +94,24 @@ pub fn datetime_now() -> String {
 /// on whole numbers.
 pub fn py_float(x: f64) -> String {
     format!("{x:?}")
+}
+
+/// An HTTP date (RFC 9110's IMF-fixdate, what a web server puts in its `Date:` header):
+/// `Mon, 30 Dec 2019 02:46:09 GMT`.
+pub fn http_date() -> String {
+    const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let c = now();
+    format!(
+        "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
+        DAYS[c.weekday],
+        c.day,
+        MONTHS[c.month - 1],
+        c.year,
+        c.hour,
+        c.minute,
+        c.second
+    )
 }
