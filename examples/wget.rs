@@ -297,9 +297,6 @@ fn main() -> ExitCode {
             server.close();
             server.wait_closed().await;
         }
-        // `close` cancels each server's accept task, which goes at the next iteration: let it
-        // go before `lp.close()`, which would report it as a task destroyed while pending.
-        asyncio::sleep(0).await;
     };
     if let Err(e) = lp.run_until_complete(shut_down) {
         eprintln!("wget: {e}");
