@@ -116,6 +116,8 @@ mod locks;
 mod queues;
 mod runners;
 mod runtime;
+mod selector_events;
+mod socket;
 mod taskgroups;
 mod tasks;
 mod timeouts;
@@ -133,6 +135,8 @@ pub use futures::Future;
 pub use locks::*;
 pub use queues::*;
 pub use runners::{Runner, run};
+pub use selector_events::{Fileno, Listener};
+pub use socket::{Family, Kind, Socket};
 pub use taskgroups::{ExceptionGroup, TaskFailure, TaskGroup, TaskGroupFuture};
 #[doc(hidden)]
 pub use tasks::__private;
