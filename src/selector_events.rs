@@ -16,6 +16,7 @@ use std::rc::Rc;
 
 use crate::events::EventLoop;
 use crate::runtime::core::with_running;
+use crate::runtime::io::fds::blocking_error;
 use crate::runtime::io::scheduled_io::Direction;
 use crate::runtime::io::sys;
 use crate::socket::{Socket, error_with_addr};
@@ -127,8 +128,9 @@ impl Fileno for std::os::fd::BorrowedFd<'_> {
 /// Whether an operation's fd mode was checked before its first syscall.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
-    /// Check it when the operation must wait (its syscalls use `MSG_DONTWAIT`, so they
-    /// never block the loop whatever the mode; the check is asyncio's `ValueError`).
+    /// Check it when the operation must wait, once per registration of the fd (its
+    /// syscalls use `MSG_DONTWAIT`, so they never block the loop whatever the mode; the check
+    /// is asyncio's `ValueError`, and costs no syscall when data is already there).
     CheckOnWait,
     /// Checked already (accept and connect have no `MSG_DONTWAIT`: a blocking socket would
     /// block the loop at once).
@@ -137,18 +139,12 @@ enum Mode {
 
 /// The error for a blocking socket (asyncio raises `ValueError`).
 fn ensure_nonblocking(fd: RawFd, what: &str) -> io::Result<()> {
-    if sys::is_nonblocking(fd)
-        .map_err(|e| io::Error::new(e.kind(), format!("{what}: fd {fd}: {e}")))?
-    {
+    let nonblocking = sys::is_nonblocking(fd)
+        .map_err(|e| io::Error::new(e.kind(), format!("{what}: fd {fd}: {e}")))?;
+    if nonblocking {
         Ok(())
     } else {
-        Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!(
-                "{what}: the socket (fd {fd}) is in blocking mode; call set_nonblocking(true) on \
-                 it first"
-            ),
-        ))
+        Err(blocking_error(fd, what))
     }
 }
 
@@ -326,10 +322,9 @@ impl EventLoop {
                  (asyncio::run or run_until_complete)"
             )));
         }
-        if mode == Mode::CheckOnWait {
-            ensure_nonblocking(fd, what)?;
-        }
-        core.reactor()?.fd_wait(fd, dir, what).await
+        core.reactor()?
+            .fd_wait(fd, dir, what, mode == Mode::CheckOnWait)
+            .await
     }
 
     /// Runs `op` (one non-blocking syscall) until it does not say `WouldBlock`, waiting for

@@ -63,6 +63,7 @@ use mio::Interest;
 use super::reactor::Reactor;
 use super::scheduled_io::{Direction, ScheduledIo, SlotHolds};
 use super::source::BorrowedFd;
+use super::sys;
 use crate::events::ExceptionContext;
 use crate::exceptions::panic_message;
 use crate::runtime::core::{self, Core, with_running};
@@ -100,6 +101,9 @@ struct FdEntry {
     waiters: [Cell<u32>; 2],
     /// A dispatch is on the run queue.
     queued: Cell<bool>,
+    /// An operation found the fd non-blocking. Kept while the registration is proven to be
+    /// the same file's, so a wait costs no `fcntl` after the first.
+    nonblocking: Cell<bool>,
     /// The waker a callback direction stores in `sched`: it queues the dispatch.
     dispatch: Waker,
 }
@@ -130,6 +134,17 @@ fn api(dir: Direction) -> &'static str {
         Direction::Read => "add_reader",
         Direction::Write => "add_writer",
     }
+}
+
+/// The error for an operation on a blocking socket (where asyncio raises `ValueError`).
+pub(crate) fn blocking_error(fd: RawFd, what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!(
+            "{what}: the socket (fd {fd}) is in blocking mode; call set_nonblocking(true) on it \
+             first"
+        ),
+    )
 }
 
 fn is_gone(e: &io::Error) -> bool {
@@ -269,6 +284,7 @@ impl Reactor {
             callbacks: [RefCell::new(None), RefCell::new(None)],
             waiters: [Cell::new(0), Cell::new(0)],
             queued: Cell::new(false),
+            nonblocking: Cell::new(false),
             dispatch,
         });
         let old = self.fds.entries.borrow_mut().insert(fd, entry.clone());
@@ -449,13 +465,21 @@ impl Reactor {
     }
 
     /// Waits until `fd` may be ready for `dir` (after a syscall said `WouldBlock`). `what`
-    /// names the operation in errors.
-    pub(crate) fn fd_wait(&self, fd: RawFd, dir: Direction, what: &'static str) -> FdWait<'_> {
+    /// names the operation in errors. With `check_mode`, a blocking fd is refused (asyncio's
+    /// `ValueError`), checked once per registration.
+    pub(crate) fn fd_wait(
+        &self,
+        fd: RawFd,
+        dir: Direction,
+        what: &'static str,
+        check_mode: bool,
+    ) -> FdWait<'_> {
         FdWait {
             reactor: self,
             fd,
             dir,
             what,
+            check_mode,
             armed: None,
         }
     }
@@ -470,8 +494,10 @@ impl Reactor {
             .map(|(_, e)| e)
             .collect();
         for entry in &entries {
+            // No EPOLL_CTL_DEL: the epoll fd goes with the loop, and the number may name a
+            // file someone else registered by now.
             entry.live.set(false);
-            self.deregister(&mut BorrowedFd(entry.fd), &entry.sched);
+            self.forget(&entry.sched);
             let mut woken = Vec::new();
             entry.sched.wake_all(&mut woken);
             let callbacks = [
@@ -496,6 +522,7 @@ pub(crate) struct FdWait<'a> {
     fd: RawFd,
     dir: Direction,
     what: &'static str,
+    check_mode: bool,
     /// Once registered: the entry and the waker stored in it.
     armed: Option<(Rc<FdEntry>, Waker)>,
 }
@@ -527,6 +554,13 @@ impl Future for FdWait<'_> {
             };
             if let Err(e) = entry.may_wait(dir, cx.waker(), this.what) {
                 return Poll::Ready(Err(e));
+            }
+            if this.check_mode && !entry.nonblocking.get() {
+                match sys::is_nonblocking(this.fd) {
+                    Ok(true) => entry.nonblocking.set(true),
+                    Ok(false) => return Poll::Ready(Err(blocking_error(this.fd, this.what))),
+                    Err(e) => return Poll::Ready(Err(e)),
+                }
             }
             entry.sched.reset(dir);
             let waiters = &entry.waiters[slot(dir)];
