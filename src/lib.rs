@@ -83,6 +83,9 @@
 //! | eager tasks (3.12) | [`create_eager_task`], [`LoopBuilder::eager_tasks`] |
 //! | `loop.call_later`, `call_at`, `call_soon_threadsafe`, `run_coroutine_threadsafe` | [`EventLoop::call_later`], [`EventLoop::call_at`], [`ThreadsafeHandle`] |
 //! | `loop.set_exception_handler`, debug mode | [`EventLoop::set_exception_handler`], [`LoopBuilder::debug`] (or `ASYNCIO_DEBUG=1`) |
+//! | `loop.add_reader`, `remove_reader`, `add_writer`, `remove_writer` | [`EventLoop::add_reader`], [`EventLoop::remove_reader`], [`EventLoop::add_writer`], [`EventLoop::remove_writer`] |
+//! | `loop.sock_recv`, `sock_recv_into`, `sock_sendall`, `sock_connect`, `sock_accept`, `sock_recvfrom`, `sock_sendto` | [`EventLoop::sock_recv`], [`EventLoop::sock_recv_into`], [`EventLoop::sock_sendall`], [`EventLoop::sock_connect`], [`EventLoop::sock_accept`], [`EventLoop::sock_recvfrom`], [`EventLoop::sock_sendto`] |
+//! | `socket.socket(family, type)` | [`Socket`] with [`Family`] and [`Kind`] (non-blocking) |
 //! | `asyncio.wait_for`, `timeout`, `timeout_at`, `shield`, `as_completed` | [`wait_for`], [`timeout()`], [`timeout_at`], [`shield`], [`as_completed`] |
 //! | `asyncio.TaskGroup` | [`TaskGroup`], failures in an [`ExceptionGroup`] |
 //! | `asyncio.Lock`, `Event`, `Condition`, `Semaphore`, `BoundedSemaphore`, `Barrier` | [`Lock`], [`Event`], [`Condition`], [`Semaphore`], [`BoundedSemaphore`], [`Barrier`] |

@@ -44,9 +44,19 @@ pub trait Listener: AsFd {
     /// The peer's address.
     type Addr;
 
-    /// Accepts one pending connection without blocking, as a non-blocking socket: a
-    /// `WouldBlock` error when none is pending. [`EventLoop::sock_accept`] calls it when the
-    /// listener may be ready.
+    /// Accepts one pending connection of a listener in non-blocking mode, as a non-blocking
+    /// socket: a `WouldBlock` error when none is pending. [`EventLoop::sock_accept`] calls it
+    /// when the listener may be ready.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio::Listener;
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// listener.set_nonblocking(true).unwrap();
+    /// let err = listener.accept_nonblocking().unwrap_err(); // nobody is connecting
+    /// assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+    /// ```
     fn accept_nonblocking(&self) -> io::Result<(Self::Stream, Self::Addr)>;
 }
 
@@ -210,13 +220,13 @@ impl EventLoop {
     /// use std::io::{Read, Write};
     /// asyncio::run(async {
     ///     let lp = asyncio::get_running_loop().unwrap();
-    ///     let (mut rx, mut tx) = std::io::pipe().unwrap();
+    ///     let (rx, mut tx) = std::io::pipe().unwrap();
     ///     let done = lp.create_future::<Vec<u8>>();
     ///     let fd = std::os::fd::AsRawFd::as_raw_fd(&rx);
     ///     let (d, inner) = (done.clone(), lp.clone());
     ///     lp.add_reader(fd, move || {
     ///         let mut buf = [0u8; 64];
-    ///         let n = rx.read(&mut buf).unwrap(); // readable: this does not block
+    ///         let n = (&rx).read(&mut buf).unwrap(); // readable: this does not block
     ///         inner.remove_reader(fd);
     ///         d.set_result(buf[..n].to_vec()).unwrap();
     ///     })

@@ -253,8 +253,9 @@ impl Reactor {
             let wanted = entry.interest(Some(dir)).unwrap_or(interest(dir));
             match self.reregister(&mut BorrowedFd(fd), &entry.sched, wanted) {
                 Ok(()) => return Ok(entry),
-                // Closed and reused (ENOENT): the old registration went with the old file.
-                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => self.fd_discard(&entry),
+                // Closed (EBADF), or closed and reused (ENOENT): the old registration went
+                // with the old file. A fresh one is made, or the ADD says what is wrong.
+                Err(e) if is_gone(&e) => self.fd_discard(&entry),
                 Err(e) => return Err(e),
             }
         }
