@@ -158,6 +158,19 @@ fn ensure_nonblocking(fd: RawFd, what: &str) -> io::Result<()> {
     }
 }
 
+/// A buffer of `n` zeroes, or an error (asyncio's `MemoryError`) if `n` bytes cannot be had.
+fn zeroed_buffer(n: usize, what: &str) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(n).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::OutOfMemory,
+            format!("{what}: cannot allocate a buffer of {n} bytes"),
+        )
+    })?;
+    buf.resize(n, 0);
+    Ok(buf)
+}
+
 /// `add_reader`'s errors, said for a person: an fd epoll refuses, an fd that is not open.
 fn watch_error(e: io::Error, fd: RawFd, what: &str) -> io::Error {
     let text = match e.raw_os_error() {
@@ -390,7 +403,7 @@ impl EventLoop {
         sock: &S,
         nbytes: usize,
     ) -> io::Result<Vec<u8>> {
-        let mut buf = vec![0; nbytes];
+        let mut buf = zeroed_buffer(nbytes, "sock_recv")?;
         let n = self.sock_recv_into(sock, &mut buf).await?;
         buf.truncate(n);
         if buf.capacity() > 2 * n + 64 {
@@ -606,7 +619,7 @@ impl EventLoop {
         sock: &S,
         nbytes: usize,
     ) -> io::Result<(Vec<u8>, SocketAddr)> {
-        let mut buf = vec![0; nbytes];
+        let mut buf = zeroed_buffer(nbytes, "sock_recvfrom")?;
         let (n, from) = self.sock_recvfrom_into(sock, &mut buf).await?;
         buf.truncate(n);
         if buf.capacity() > 2 * n + 64 {

@@ -350,3 +350,12 @@ fn on_a_virtual_clock_a_slow_peer_still_answers_before_the_timeout() {
         writer.join().unwrap();
     });
 }
+
+#[test]
+fn an_impossible_buffer_size_is_an_error_not_an_abort() {
+    run_io(async move {
+        let (_a, b) = unix_pair();
+        let err = lp().sock_recv(&b, usize::MAX).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::OutOfMemory);
+    });
+}
