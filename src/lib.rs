@@ -124,6 +124,9 @@
 //! | `concurrent.futures.Future`, `ThreadPoolExecutor`, `asyncio.wrap_future` | [`ConcurrentFuture`], [`ThreadPoolExecutor`], [`wrap_future`] |
 //! | `loop.getaddrinfo(host, port)`, `loop.getnameinfo(sockaddr, flags)` | [`EventLoop::getaddrinfo`], [`EventLoop::getnameinfo`] |
 //! | `loop.set_exception_handler`, debug mode | [`EventLoop::set_exception_handler`], [`LoopBuilder::debug`] (or `ASYNCIO_DEBUG=1`) |
+//! | `loop.add_reader`, `remove_reader`, `add_writer`, `remove_writer` | [`EventLoop::add_reader`], [`EventLoop::remove_reader`], [`EventLoop::add_writer`], [`EventLoop::remove_writer`] |
+//! | `loop.sock_recv`, `sock_recv_into`, `sock_sendall`, `sock_connect`, `sock_accept`, `sock_recvfrom`, `sock_sendto` | [`EventLoop::sock_recv`], [`EventLoop::sock_recv_into`], [`EventLoop::sock_sendall`], [`EventLoop::sock_connect`], [`EventLoop::sock_accept`], [`EventLoop::sock_recvfrom`], [`EventLoop::sock_sendto`] |
+//! | `socket.socket(family, type)` | [`Socket`] with [`Family`] and [`Kind`] (non-blocking) |
 //! | `asyncio.wait_for`, `timeout`, `timeout_at`, `shield`, `as_completed` | [`wait_for`], [`timeout()`], [`timeout_at`], [`shield`], [`as_completed`] |
 //! | `asyncio.TaskGroup` | [`TaskGroup`], failures in an [`ExceptionGroup`] |
 //! | `asyncio.Lock`, `Event`, `Condition`, `Semaphore`, `BoundedSemaphore`, `Barrier` | [`Lock`], [`Event`], [`Condition`], [`Semaphore`], [`BoundedSemaphore`], [`Barrier`] |
@@ -164,6 +167,8 @@ pub mod prelude;
 mod queues;
 mod runners;
 mod runtime;
+mod selector_events;
+mod socket;
 pub mod streams;
 mod taskgroups;
 mod tasks;
@@ -187,6 +192,8 @@ pub use futures::Future;
 pub use locks::*;
 pub use queues::*;
 pub use runners::{Runner, run};
+pub use selector_events::{Fileno, Listener};
+pub use socket::{Family, Kind, Socket};
 pub use streams::{
     Address, ClientConnected, ExtraInfo, IncompleteReadError, LimitOverrunError, OpenConnection,
     OpenUnixConnection, Server, StartServer, StartUnixServer, StreamReader, StreamWriter,

@@ -59,6 +59,8 @@ pub use crate::gather;
 pub use crate::locks::*;
 pub use crate::queues::*;
 pub use crate::runners::{Runner, run};
+pub use crate::selector_events::{Fileno, Listener};
+pub use crate::socket::{Family, Kind, Socket};
 pub use crate::streams::{
     Address, ClientConnected, ExtraInfo, IncompleteReadError, LimitOverrunError, OpenConnection,
     OpenUnixConnection, Server, StartServer, StartUnixServer, StreamReader, StreamWriter,

@@ -964,6 +964,10 @@ impl Core {
                     panic: None,
                 });
             });
+            // asyncio's close() closes the selector: add_reader callbacks go too.
+            if let Some(reactor) = self.io.get() {
+                reactor.fd_close();
+            }
         }
         Ok(())
     }

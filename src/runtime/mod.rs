@@ -16,8 +16,6 @@
 //! and `remote.rs` what wakes it.
 
 pub(crate) mod core;
-// Until the sock_*/add_reader layer lands, parts of the reactor's API have no caller.
-#[allow(dead_code)]
 pub(crate) mod io;
 pub(crate) mod remote;
 pub(crate) mod task;

@@ -138,7 +138,10 @@ fn connect_error(host: &str, port: u16, failures: Vec<(SocketAddr, io::Error)>) 
         );
     };
     if let [(addr, e)] = &failures[..] {
-        return io::Error::new(e.kind(), format!("connect to {host}:{port} ({addr}) failed: {e}"));
+        return io::Error::new(
+            e.kind(),
+            format!("connect to {host}:{port} ({addr}) failed: {e}"),
+        );
     }
     let detail: Vec<String> = failures
         .iter()

@@ -26,6 +26,7 @@
 //!   makes no syscalls and parks on its thread as before.
 //! - Wakers are taken out while the slab is borrowed and woken after the borrow ends.
 
+pub(crate) mod fds;
 pub(crate) mod reactor;
 pub(crate) mod scheduled_io;
 pub(crate) mod source;

@@ -18,6 +18,7 @@ use mio::event::Source as MioSource;
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
+use super::fds::FdTable;
 use super::scheduled_io::{ScheduledIo, ready};
 
 /// Bits of a token that hold the slab index.
@@ -37,6 +38,8 @@ pub(crate) struct Reactor {
     next_generation: Cell<usize>,
     /// Wakers taken from sources during delivery, woken once the slab is released.
     woken: RefCell<Vec<Waker>>,
+    /// Descriptors the loop watches but does not own (`sock_recv`, `add_reader`).
+    pub(super) fds: FdTable,
 }
 
 impl Reactor {
@@ -50,6 +53,7 @@ impl Reactor {
             sources: RefCell::new(Slab::new()),
             next_generation: Cell::new(0),
             woken: RefCell::new(Vec::new()),
+            fds: FdTable::new(),
         };
         Ok((reactor, waker))
     }
@@ -59,6 +63,16 @@ impl Reactor {
         &self,
         source: &mut impl MioSource,
         initial: u8,
+    ) -> io::Result<Rc<ScheduledIo>> {
+        self.register_with(source, initial, Interest::READABLE | Interest::WRITABLE)
+    }
+
+    /// Registers `source` for `interest`, edge-triggered, with readiness `initial`.
+    pub(crate) fn register_with(
+        &self,
+        source: &mut impl MioSource,
+        initial: u8,
+        interest: Interest,
     ) -> io::Result<Rc<ScheduledIo>> {
         let generation = self.next_generation.get().wrapping_add(1);
         self.next_generation.set(generation);
@@ -72,24 +86,26 @@ impl Reactor {
         }
         let token = (generation << INDEX_BITS) | index;
         let io = Rc::new(ScheduledIo::new(token, initial));
-        self.poll.borrow().registry().register(
-            source,
-            Token(token),
-            Interest::READABLE | Interest::WRITABLE,
-        )?;
+        self.poll
+            .borrow()
+            .registry()
+            .register(source, Token(token), interest)?;
         entry.insert(io.clone());
         Ok(io)
     }
 
-    /// Asks epoll to report `source`'s current readiness again (`EPOLL_CTL_MOD`), as if it had
-    /// just been registered. For level-triggered users (`add_reader`) and for sockets the
-    /// reactor does not own, whose registration the kernel may have dropped.
-    pub(crate) fn rearm(&self, source: &mut impl MioSource, io: &ScheduledIo) -> io::Result<()> {
-        self.poll.borrow().registry().reregister(
-            source,
-            Token(io.token()),
-            Interest::READABLE | Interest::WRITABLE,
-        )
+    /// `rearm` for `interest` only: epoll reports those directions' current readiness again
+    /// and stops reporting the others.
+    pub(crate) fn reregister(
+        &self,
+        source: &mut impl MioSource,
+        io: &ScheduledIo,
+        interest: Interest,
+    ) -> io::Result<()> {
+        self.poll
+            .borrow()
+            .registry()
+            .reregister(source, Token(io.token()), interest)
     }
 
     /// Removes `source` (before its fd is closed) and wakes whoever still waits on it.
@@ -113,6 +129,7 @@ impl Reactor {
     }
 
     /// Number of registered sources.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.sources.borrow().len()
     }
@@ -179,16 +196,6 @@ impl Reactor {
         delivered
     }
 
-    /// Wakes every task waiting on any source (the loop is closing: let them see it).
-    pub(crate) fn wake_all(&self) {
-        let mut woken = Vec::new();
-        for (_, io) in self.sources.borrow().iter() {
-            io.wake_all(&mut woken);
-        }
-        woken
-            .into_iter()
-            .for_each(crate::runtime::core::wake_contained);
-    }
 }
 
 impl std::fmt::Debug for Reactor {

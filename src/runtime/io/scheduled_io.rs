@@ -57,6 +57,16 @@ impl Direction {
     }
 }
 
+/// What a waker slot holds, compared with a given waker ([`ScheduledIo::slot_holds`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SlotHolds {
+    Nothing,
+    /// A waker that wakes the same task.
+    Same,
+    /// Someone else's waker.
+    Other,
+}
+
 /// One registered source: its token (slab index and generation), readiness, and the waker of
 /// the task waiting in each direction (one each: as in asyncio, two tasks reading one socket
 /// at once is a mistake, and here the later one simply takes the slot).
@@ -130,17 +140,44 @@ impl ScheduledIo {
         self.readiness.set(self.readiness.get() & !dir.clearable());
     }
 
-    /// Clears `dir`'s readiness and stores `cx`'s waker: the usual end of an operation that
-    /// would block.
-    #[inline]
-    pub(crate) fn clear_and_wait(&self, dir: Direction, cx: &mut Context<'_>) {
-        self.clear(dir);
-        self.set_waker(dir, cx.waker());
-    }
-
     /// Forgets the waker of `dir` (its waiter went away).
     pub(crate) fn drop_waker(&self, dir: Direction) {
         drop(self.slot(dir).take());
+    }
+
+    /// The bits that let `dir` proceed, or 0.
+    #[inline]
+    pub(crate) fn ready_bits(&self, dir: Direction) -> u8 {
+        self.readiness.get() & dir.mask()
+    }
+
+    /// Forgets every bit of `dir`, the sticky closed bits too. For a descriptor the loop does
+    /// not own (see `fds.rs`): there a `WouldBlock` is the only truth, the fd may have been
+    /// closed and reused since the bits were set, and the re-arm that follows makes epoll
+    /// report whatever is true now, EOF included.
+    #[inline]
+    pub(crate) fn reset(&self, dir: Direction) {
+        self.readiness.set(self.readiness.get() & !dir.mask());
+    }
+
+    /// What `dir`'s slot holds, compared with `waker`.
+    pub(crate) fn slot_holds(&self, dir: Direction, waker: &Waker) -> SlotHolds {
+        let slot = self.slot(dir);
+        let old = slot.take();
+        let holds = match &old {
+            None => SlotHolds::Nothing,
+            Some(w) if w.will_wake(waker) => SlotHolds::Same,
+            Some(_) => SlotHolds::Other,
+        };
+        slot.set(old);
+        holds
+    }
+
+    /// Forgets the waker of `dir` if it wakes the same task as `waker`.
+    pub(crate) fn drop_waker_if(&self, dir: Direction, waker: &Waker) {
+        if self.slot_holds(dir, waker) == SlotHolds::Same {
+            self.drop_waker(dir);
+        }
     }
 
     /// True if a task is waiting on this source (for the virtual clock: real I/O may come).
@@ -202,7 +239,8 @@ mod tests {
         let waker = Waker::from(count.clone());
         let mut cx = Context::from_waker(&waker);
         assert!(io.poll_ready(Direction::Read, &mut cx).is_ready());
-        io.clear_and_wait(Direction::Read, &mut cx);
+        io.clear(Direction::Read);
+        io.set_waker(Direction::Read, cx.waker());
         assert!(io.poll_ready(Direction::Read, &mut cx).is_pending());
         assert!(io.has_waiter());
         assert!(

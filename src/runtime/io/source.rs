@@ -35,6 +35,7 @@ impl<S: MioSource> Source<S> {
     }
 
     /// Registers `io` with the loop running on this thread.
+    #[cfg(test)]
     pub(crate) fn on_running_loop(io: S, initial: u8) -> io::Result<Source<S>> {
         crate::runtime::core::with_running(|core| Source::new(core, io, initial))
             .unwrap_or_else(|| Err(no_running_loop()))
@@ -79,21 +80,6 @@ impl<S: MioSource> Source<S> {
     #[inline]
     pub(crate) fn poll_ready(&self, dir: Direction, cx: &mut Context<'_>) -> Poll<u8> {
         self.sched.poll_ready(dir, cx)
-    }
-
-    /// Asks epoll to report the current readiness again (`EPOLL_CTL_MOD`).
-    pub(crate) fn rearm(&mut self) -> io::Result<()> {
-        let core = self.core.upgrade().ok_or_else(loop_gone)?;
-        let reactor = core.reactor()?;
-        let io = self.io.as_mut().expect("present until dropped");
-        reactor.rearm(io, &self.sched)
-    }
-
-    /// Deregisters and gives the object back.
-    pub(crate) fn into_inner(mut self) -> S {
-        let mut io = self.io.take().expect("present until dropped");
-        self.deregister(&mut io);
-        io
     }
 
     /// Deregisters `io` and wakes whoever still waits on it, so that nobody waits forever

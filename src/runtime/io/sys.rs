@@ -64,6 +64,22 @@ pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {
     Ok(())
 }
 
+/// Puts `fd` in non-blocking mode (`on`) or back in blocking mode.
+pub(crate) fn set_blocking_mode(fd: RawFd, nonblocking: bool) -> io::Result<()> {
+    // SAFETY: `fcntl(F_GETFL)` reads the flags of `fd`; an invalid fd gives -1 (EBADF).
+    let flags = check(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
+    let wanted = if nonblocking {
+        flags | libc::O_NONBLOCK
+    } else {
+        flags & !libc::O_NONBLOCK
+    };
+    if wanted != flags {
+        // SAFETY: as above, setting the flags; integer arguments only.
+        check(unsafe { libc::fcntl(fd, libc::F_SETFL, wanted) })?;
+    }
+    Ok(())
+}
+
 /// True if `fd` is in non-blocking mode.
 pub(crate) fn is_nonblocking(fd: RawFd) -> io::Result<bool> {
     // SAFETY: `fcntl(F_GETFL)` only reads the flags of `fd`; an invalid fd gives EBADF.
@@ -219,6 +235,28 @@ pub(crate) fn local_addr(fd: RawFd) -> io::Result<SocketAddr> {
     from_sockaddr(&storage)
 }
 
+/// `getpeername` of an IP socket.
+pub(crate) fn peer_addr(fd: RawFd) -> io::Result<SocketAddr> {
+    // SAFETY: plain old data; all zeroes is valid.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: `storage`/`len` are live locals; the kernel writes at most `len` bytes.
+    check(unsafe { libc::getpeername(fd, (&raw mut storage).cast(), &raw mut len) })?;
+    from_sockaddr(&storage)
+}
+
+/// `shutdown(fd, how)`.
+pub(crate) fn shutdown(fd: RawFd, how: std::net::Shutdown) -> io::Result<()> {
+    let how = match how {
+        std::net::Shutdown::Read => libc::SHUT_RD,
+        std::net::Shutdown::Write => libc::SHUT_WR,
+        std::net::Shutdown::Both => libc::SHUT_RDWR,
+    };
+    // SAFETY: integer arguments only.
+    check(unsafe { libc::shutdown(fd, how) })?;
+    Ok(())
+}
+
 /// A TCP listener on `addr` with the options asyncio's `create_server` takes.
 pub(crate) fn tcp_listener(
     addr: &SocketAddr,
@@ -258,21 +296,38 @@ pub(crate) fn tcp_connect(
     Ok((std::net::TcpStream::from(fd), done))
 }
 
-/// `recv(fd, buf)`.
-pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+/// `recv(fd, buf, MSG_DONTWAIT)`: never blocks, whatever the fd's mode (for a socket the
+/// loop does not own, whose mode the program may change).
+pub(crate) fn recv_nowait(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    recv_flags(fd, buf, libc::MSG_DONTWAIT)
+}
+
+fn recv_flags(fd: RawFd, buf: &mut [u8], flags: libc::c_int) -> io::Result<usize> {
     // SAFETY: `buf` is a live, writable slice of `buf.len()` bytes; the kernel writes at most
     // that many.
-    check_len(unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) })
+    check_len(unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), flags) })
 }
 
-/// `send(fd, buf)`, never raising `SIGPIPE` on a closed peer (the error comes back instead).
-pub(crate) fn send(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+/// `send` with `MSG_DONTWAIT` too (see [`recv_nowait`]).
+pub(crate) fn send_nowait(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+    send_flags(fd, buf, libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT)
+}
+
+fn send_flags(fd: RawFd, buf: &[u8], flags: libc::c_int) -> io::Result<usize> {
     // SAFETY: `buf` is a live slice of `buf.len()` bytes; the kernel only reads it.
-    check_len(unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) })
+    check_len(unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), flags) })
 }
 
-/// `recvfrom(fd, buf)` on an IP socket.
-pub(crate) fn recvfrom(fd: RawFd, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+/// `recvfrom` with `MSG_DONTWAIT` (see [`recv_nowait`]).
+pub(crate) fn recvfrom_nowait(fd: RawFd, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+    recvfrom_flags(fd, buf, libc::MSG_DONTWAIT)
+}
+
+fn recvfrom_flags(
+    fd: RawFd,
+    buf: &mut [u8],
+    flags: libc::c_int,
+) -> io::Result<(usize, SocketAddr)> {
     // SAFETY: plain old data; all zeroes is valid.
     let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
     let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
@@ -283,7 +338,7 @@ pub(crate) fn recvfrom(fd: RawFd, buf: &mut [u8]) -> io::Result<(usize, SocketAd
             fd,
             buf.as_mut_ptr().cast(),
             buf.len(),
-            0,
+            flags,
             (&raw mut storage).cast(),
             &raw mut len,
         )
@@ -291,8 +346,12 @@ pub(crate) fn recvfrom(fd: RawFd, buf: &mut [u8]) -> io::Result<(usize, SocketAd
     Ok((n, from_sockaddr(&storage)?))
 }
 
-/// `sendto(fd, buf, addr)`.
-pub(crate) fn sendto(fd: RawFd, buf: &[u8], addr: &SocketAddr) -> io::Result<usize> {
+/// `sendto` with `MSG_DONTWAIT` too (see [`recv_nowait`]).
+pub(crate) fn sendto_nowait(fd: RawFd, buf: &[u8], addr: &SocketAddr) -> io::Result<usize> {
+    sendto_flags(fd, buf, addr, libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT)
+}
+
+fn sendto_flags(fd: RawFd, buf: &[u8], addr: &SocketAddr, flags: libc::c_int) -> io::Result<usize> {
     let (storage, len) = to_sockaddr(addr);
     // SAFETY: `buf` is a live slice of `buf.len()` bytes and `storage` a valid sockaddr of
     // `len` bytes; the kernel only reads both.
@@ -301,7 +360,7 @@ pub(crate) fn sendto(fd: RawFd, buf: &[u8], addr: &SocketAddr) -> io::Result<usi
             fd,
             buf.as_ptr().cast(),
             buf.len(),
-            libc::MSG_NOSIGNAL,
+            flags,
             (&raw const storage).cast(),
             len,
         )
@@ -370,10 +429,10 @@ mod tests {
             }
         };
         assert_eq!(peer, client.local_addr().unwrap());
-        assert_eq!(send(client.as_raw_fd(), b"hi").unwrap(), 2);
+        assert_eq!(send_nowait(client.as_raw_fd(), b"hi").unwrap(), 2);
         let mut buf = [0u8; 8];
         let n = loop {
-            match recv(conn.as_raw_fd(), &mut buf) {
+            match recv_nowait(conn.as_raw_fd(), &mut buf) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::yield_now(),
                 Err(e) => panic!("{e}"),
