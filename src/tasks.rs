@@ -13,7 +13,7 @@ use std::time::Duration;
 use crate::events::{EventLoop, get_event_loop, get_running_loop};
 use crate::exceptions::{InvalidStateError, TaskError};
 use crate::runtime::core::{Core, with_running};
-use crate::runtime::task::cell::{Join, Runnable, TaskCell};
+use crate::runtime::task::cell::{Awaitee, Join, Runnable, TaskCell, in_cancel_scope};
 use crate::runtime::time::wheel::TimerKey;
 
 /// A future scheduled on an event loop: asyncio's `asyncio.Task`.
@@ -82,8 +82,14 @@ impl<T> Task<T> {
     /// is dropped instead of polled, so its destructors run, and awaiting the task gives a
     /// cancelled [`TaskError`]. Returns false if the task had already finished.
     ///
+    /// As in asyncio, the cancellation travels down the await chain: the task (or
+    /// [`Future`](crate::Future)) this one is awaiting right now is cancelled too, and so on. A
+    /// task cancelled during its own step (it cancels itself, say) still ends cancelled, even if
+    /// that step returns.
+    ///
     /// Unlike asyncio, the task's code sees no `CancelledError` and cannot refuse: Rust's
-    /// cancellation is dropping the future.
+    /// cancellation is dropping the future. (A request not yet carried out can be withdrawn with
+    /// [`uncancel`](Task::uncancel).)
     ///
     /// # Examples
     ///
@@ -96,7 +102,64 @@ impl<T> Task<T> {
     /// });
     /// ```
     pub fn cancel(&self) -> bool {
-        self.cell.header().request_cancel()
+        self.cell.header().request_cancel(None)
+    }
+
+    /// [`cancel`](Task::cancel) with a message, which the task's [`TaskError`] carries (asyncio's
+    /// `Task.cancel(msg=...)`; see [`TaskError::cancel_message`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// asyncio::run(async {
+    ///     let task = asyncio::create_task(asyncio::sleep(3600));
+    ///     task.cancel_with_msg("user pressed stop");
+    ///     let err = task.await.unwrap_err();
+    ///     assert_eq!(err.cancel_message(), Some("user pressed stop"));
+    /// });
+    /// ```
+    pub fn cancel_with_msg(&self, msg: impl AsRef<str>) -> bool {
+        self.cell.header().request_cancel(Some(msg.as_ref()))
+    }
+
+    /// How many cancellation requests the task has had and not withdrawn with
+    /// [`uncancel`](Task::uncancel) (asyncio's `Task.cancelling()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// asyncio::run(async {
+    ///     let task = asyncio::create_task(asyncio::sleep(3600));
+    ///     assert_eq!(task.cancelling(), 0);
+    ///     task.cancel();
+    ///     task.cancel();
+    ///     assert_eq!(task.cancelling(), 2);
+    /// });
+    /// ```
+    pub fn cancelling(&self) -> u32 {
+        self.cell.header().cancelling()
+    }
+
+    /// Withdraws one cancellation request and returns how many are left (asyncio's
+    /// `Task.uncancel()`). When none is left, a cancellation the loop has not carried out yet
+    /// does not happen: the task goes on running. (What the request already cancelled down the
+    /// await chain stays cancelled, as in asyncio.)
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// asyncio::run(async {
+    ///     let task = asyncio::create_task(async {
+    ///         asyncio::sleep(0).await;
+    ///         "survived"
+    ///     });
+    ///     task.cancel();
+    ///     assert_eq!(task.uncancel(), 0); // changed our mind before the loop acted on it
+    ///     assert_eq!(task.await.unwrap(), "survived");
+    /// });
+    /// ```
+    pub fn uncancel(&self) -> u32 {
+        self.cell.header().uncancel()
     }
 
     /// The task's name (asyncio's `Task.get_name`): `Task-N` unless set.
@@ -194,8 +257,9 @@ impl<T> Task<T> {
         self.cell.header().remove_done_callback(id)
     }
 
-    /// Takes the result if done; otherwise registers the waker.
-    fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<T, TaskError>> {
+    /// Takes the result if done; otherwise registers the waker. Records nothing on the polling
+    /// task: cancelling it does not cancel this one (gather and shield poll this way).
+    pub(crate) fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<T, TaskError>> {
         self.cell.poll_join(cx)
     }
 
@@ -214,7 +278,10 @@ impl<T> IntoFuture for Task<T> {
     type IntoFuture = TaskFuture<T>;
 
     fn into_future(self) -> TaskFuture<T> {
-        TaskFuture { task: self }
+        TaskFuture {
+            task: self,
+            state: AwaitState::Idle,
+        }
     }
 }
 
@@ -234,9 +301,60 @@ impl<T> IntoFuture for Task<T> {
 ///     assert_eq!(fut.await.unwrap(), 7);
 /// });
 /// ```
+///
+/// Awaiting a task from inside another task ties them, as in asyncio: while the await is
+/// pending, cancelling the awaiting task cancels the awaited one too. Dropping the `TaskFuture`
+/// otherwise leaves the task running (unless the drop is itself a cancellation: a timeout or a
+/// task group dropping the code that awaits). [`shield`](crate::shield) unties them.
 #[must_use = "a TaskFuture does nothing unless awaited (the task runs anyway)"]
 pub struct TaskFuture<T> {
     task: Task<T>,
+    state: AwaitState,
+}
+
+/// Where an await of a task or [`Future`](crate::Future) is: the record it left on the task
+/// awaiting it, so that cancelling that task cancels what it awaits (asyncio's `_fut_waiter`).
+pub(crate) enum AwaitState {
+    /// Not polled yet, or finished.
+    Idle,
+    /// Polled, not finished. `on` is the awaiting task and the id of the record on it (none when
+    /// polled outside a task, or when the awaiting task was already being cancelled).
+    Pending { on: Option<(Weak<dyn Runnable>, u64)> },
+}
+
+impl AwaitState {
+    /// After a `Pending` poll: records `awaitee` on the task being polled, once.
+    pub(crate) fn pending(&mut self, awaitee: impl FnOnce() -> Awaitee) {
+        if let AwaitState::Pending { on: Some(_) } = self {
+            return;
+        }
+        let current = with_running(|core| core.current_task()).flatten();
+        let on = current.and_then(|me| {
+            let id = me.header().await_start(awaitee())?;
+            Some((Rc::downgrade(&me), id))
+        });
+        // A task already being cancelled cancelled the awaitee at once: nothing to record,
+        // and nothing to do again on later polls.
+        *self = AwaitState::Pending {
+            on: on.or(Some((Weak::<TaskCell<std::future::Pending<()>>>::new(), u64::MAX))),
+        };
+    }
+
+    /// The await finished or is being dropped: removes its record. Returns true if it was
+    /// pending.
+    pub(crate) fn end(&mut self) -> bool {
+        match std::mem::replace(self, AwaitState::Idle) {
+            AwaitState::Idle => false,
+            AwaitState::Pending { on } => {
+                if let Some((me, id)) = on {
+                    if let Some(me) = me.upgrade() {
+                        me.header().await_end(id);
+                    }
+                }
+                true
+            }
+        }
+    }
 }
 
 impl<T> TaskFuture<T> {
@@ -250,7 +368,30 @@ impl<T> Future for TaskFuture<T> {
     type Output = Result<T, TaskError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.task.cell.poll_join(cx)
+        let this = self.get_mut();
+        match this.task.cell.poll_join(cx) {
+            Poll::Ready(out) => {
+                this.state.end();
+                Poll::Ready(out)
+            }
+            Poll::Pending => {
+                let cell = &this.task.cell;
+                this.state
+                    .pending(|| Awaitee::Task(Rc::downgrade(&cell.clone().as_runnable())));
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl<T> Drop for TaskFuture<T> {
+    fn drop(&mut self) {
+        // Dropped while pending inside a cancellation (the awaiting task's future being dropped
+        // because it was cancelled, a timeout dropping its operation): cancel the task, as the
+        // CancelledError thrown into the awaiting coroutine would. An ordinary drop does not.
+        if self.state.end() && in_cancel_scope() {
+            self.task.cancel();
+        }
     }
 }
 
@@ -314,7 +455,22 @@ impl TaskRef {
 
     /// Asks the task to stop; see [`Task::cancel`].
     pub fn cancel(&self) -> bool {
-        self.task.header().request_cancel()
+        self.task.header().request_cancel(None)
+    }
+
+    /// Asks the task to stop, with a message; see [`Task::cancel_with_msg`].
+    pub fn cancel_with_msg(&self, msg: impl AsRef<str>) -> bool {
+        self.task.header().request_cancel(Some(msg.as_ref()))
+    }
+
+    /// Pending cancellation requests; see [`Task::cancelling`].
+    pub fn cancelling(&self) -> u32 {
+        self.task.header().cancelling()
+    }
+
+    /// Withdraws one cancellation request; see [`Task::uncancel`].
+    pub fn uncancel(&self) -> u32 {
+        self.task.header().uncancel()
     }
 
     /// True once the task has finished.

@@ -813,8 +813,10 @@ impl<T> Shield<T> {
 impl<T> Future for Shield<T> {
     type Output = Result<T, TaskError>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.fut).poll(cx)
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // Not through the TaskFuture: that would tie the task to the awaiting task's
+        // cancellation, which is exactly what a shield is for.
+        self.fut.task().poll_result(cx)
     }
 }
 
