@@ -138,8 +138,8 @@ pub use taskgroups::{ExceptionGroup, TaskFailure, TaskGroup, TaskGroupFuture};
 pub use tasks::__private;
 pub use tasks::{
     Awaitable, Delay, Gather, GatherAll, ReturnWhen, Sleep, Task, TaskFuture, TaskRef, TryGather,
-    Wait, all_tasks, create_eager_task, create_task, current_task, ensure_future, gather, sleep,
-    try_gather, wait,
+    Wait, all_tasks, create_eager_task, create_task, create_task_named, current_task, ensure_future,
+    gather, sleep, try_gather, wait,
 };
 pub use timeouts::{
     AsCompleted, Cancellable, Shield, Timeout, TimeoutError, TimeoutFuture, WaitFor, as_completed,

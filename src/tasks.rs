@@ -403,14 +403,26 @@ impl<T> fmt::Debug for TaskFuture<T> {
 
 impl<T> fmt::Debug for Task<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = if self.cancelled() {
-            "cancelled"
-        } else if self.done() {
-            "finished"
-        } else {
-            "pending"
-        };
-        write!(f, "<Task {state} name='{}'>", self.get_name())
+        write!(
+            f,
+            "<Task {} name='{}'>",
+            state_name(self.cell.header()),
+            self.get_name()
+        )
+    }
+}
+
+/// What asyncio's `repr(task)` shows first: `pending`, `cancelling`, `finished` or
+/// `cancelled`.
+fn state_name(header: &crate::runtime::task::cell::Header) -> &'static str {
+    if header.is_cancelled() {
+        "cancelled"
+    } else if header.is_done() {
+        "finished"
+    } else if header.cancelling() > 0 {
+        "cancelling"
+    } else {
+        "pending"
     }
 }
 
@@ -498,14 +510,30 @@ impl PartialEq for TaskRef {
 
 impl fmt::Debug for TaskRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = if self.cancelled() {
-            "cancelled"
-        } else if self.done() {
-            "finished"
-        } else {
-            "pending"
-        };
-        write!(f, "<Task {state} name='{}'>", self.get_name())
+        write!(
+            f,
+            "<Task {} name='{}'>",
+            state_name(self.task.header()),
+            self.get_name()
+        )
+    }
+}
+
+impl<T: 'static> From<&Task<T>> for TaskRef {
+    /// A type-erased handle to the same task (to keep in a list of tasks of different types,
+    /// say).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// asyncio::run(async {
+    ///     let task = asyncio::create_task(async { 1 });
+    ///     let any: asyncio::TaskRef = (&task).into();
+    ///     assert_eq!(any.get_name(), task.get_name());
+    /// });
+    /// ```
+    fn from(task: &Task<T>) -> TaskRef {
+        TaskRef::from_task(task)
     }
 }
 
@@ -605,6 +633,76 @@ where
             "create_task: no running event loop; call it inside asyncio::run(...) or a task, \
              or use EventLoop::create_task / asyncio::ensure_future"
         ),
+    }
+}
+
+/// [`create_task`] with a name (asyncio's `create_task(coro, name=...)`): the task has its
+/// name from the start, even an eager task whose first step runs inside this call.
+///
+/// # Panics
+///
+/// If no event loop is running on this thread.
+///
+/// # Examples
+///
+/// ```
+/// asyncio::run(async {
+///     let task = asyncio::create_task_named("fetcher", async {
+///         asyncio::current_task().unwrap().get_name()
+///     });
+///     assert_eq!(task.get_name(), "fetcher");
+///     assert_eq!(task.await.unwrap(), "fetcher");
+/// });
+/// ```
+pub fn create_task_named<F>(name: impl AsRef<str>, future: F) -> Task<F::Output>
+where
+    F: Future + 'static,
+{
+    let name = name.as_ref();
+    let spawned = with_running(|core| {
+        if core.eager_tasks {
+            // The first step runs inside spawn, before we could name the task: let the task
+            // name itself as that step starts.
+            let named = Named {
+                name: Some(name.into()),
+                future,
+            };
+            core.spawn(named)
+        } else {
+            let task = core.spawn(future);
+            task.set_name(name);
+            task
+        }
+    });
+    match spawned {
+        Some(task) => task,
+        None => panic!(
+            "create_task_named: no running event loop; call it inside asyncio::run(...) or a task"
+        ),
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A future that names its task when first polled (for eager tasks; see
+    /// [`create_task_named`]).
+    struct Named<F> {
+        name: Option<Box<str>>,
+        #[pin]
+        future: F,
+    }
+}
+
+impl<F: Future> Future for Named<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        if let Some(name) = this.name.take() {
+            if let Some(me) = current_task() {
+                me.set_name(&name);
+            }
+        }
+        this.future.poll(cx)
     }
 }
 
@@ -718,6 +816,17 @@ pub fn ensure_future<A: Awaitable>(awaitable: A) -> Task<A::Output> {
 pub trait Delay {
     /// The delay as a `Duration`.
     fn into_duration(self) -> Duration;
+
+    /// The delay in seconds with its sign: where asyncio computes a deadline as
+    /// `loop.time() + delay` (`timeout(-11)`, `call_later(-1, ...)`), a negative delay is a
+    /// deadline in the past, earlier than a zero one.
+    #[doc(hidden)]
+    fn into_secs_f64(self) -> f64
+    where
+        Self: Sized,
+    {
+        self.into_duration().as_secs_f64()
+    }
 }
 
 impl Delay for Duration {
@@ -738,11 +847,23 @@ impl Delay for f64 {
             Duration::try_from_secs_f64(self).unwrap_or(Duration::MAX)
         }
     }
+
+    fn into_secs_f64(self) -> f64 {
+        assert!(
+            !self.is_nan(),
+            "the delay is NaN; pass a number of seconds"
+        );
+        self
+    }
 }
 
 impl Delay for f32 {
     fn into_duration(self) -> Duration {
         f64::from(self).into_duration()
+    }
+
+    fn into_secs_f64(self) -> f64 {
+        f64::from(self).into_secs_f64()
     }
 }
 
@@ -750,11 +871,19 @@ impl Delay for i32 {
     fn into_duration(self) -> Duration {
         Duration::from_secs(self.max(0) as u64)
     }
+
+    fn into_secs_f64(self) -> f64 {
+        f64::from(self)
+    }
 }
 
 impl Delay for i64 {
     fn into_duration(self) -> Duration {
         Duration::from_secs(self.max(0) as u64)
+    }
+
+    fn into_secs_f64(self) -> f64 {
+        self as f64
     }
 }
 
