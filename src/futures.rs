@@ -11,8 +11,7 @@ use slab::Slab;
 use crate::events::{EventLoop, get_event_loop};
 use crate::exceptions::{CancelledError, InvalidStateError};
 use crate::runtime::core::{Core, callback, with_running};
-use crate::runtime::task::cell::{Awaitee, CancelTarget, in_cancel_scope};
-use crate::tasks::AwaitState;
+use crate::runtime::task::cell::in_cancel_scope;
 
 /// A value that will be set later, by someone else: asyncio's `asyncio.Future`.
 ///
@@ -47,8 +46,6 @@ pub struct Future<T> {
     /// one awaiter, registered once and updated in place, so a future awaited by thousands of
     /// tasks costs O(1) per poll.
     waiter: Option<usize>,
-    /// This handle's record on the task awaiting it (cancelling that task cancels the future).
-    awaiting: AwaitState,
 }
 
 struct Inner<T> {
@@ -106,7 +103,6 @@ impl<T: 'static> Future<T> {
     pub(crate) fn bound_to(event_loop: Weak<Core>) -> Future<T> {
         Future {
             waiter: None,
-            awaiting: AwaitState::Idle,
             inner: Rc::new_cyclic(|this| Inner {
                 state: RefCell::new(State {
                     outcome: Outcome::Pending,
@@ -225,14 +221,6 @@ impl<T: 'static> Future<T> {
         id
     }
 
-    /// Records this handle's await on the task polling it, once.
-    fn record_await(&mut self) {
-        let inner = &self.inner;
-        self.awaiting.pending(|| {
-            let target: Rc<dyn CancelTarget> = inner.clone();
-            Awaitee::Other(Rc::downgrade(&target))
-        });
-    }
 
     /// Removes a done callback by the id `add_done_callback` gave; true if it was still
     /// registered (asyncio's `Future.remove_done_callback`).
@@ -386,13 +374,8 @@ impl<T: 'static, E: 'static> Future<Result<T, E>> {
     }
 }
 
-impl<T: 'static> CancelTarget for Inner<T> {
-    fn cancel_from_awaiter(&self) {
-        cancel_inner(self);
-    }
-}
-
-/// `Future::cancel` on the shared state, for a cancellation coming from an awaiting task.
+/// `Future::cancel` on the shared state, for a cancellation coming from an awaiter that is
+/// dropped inside a cancellation (see `Drop for Future`).
 fn cancel_inner<T: 'static>(inner: &Inner<T>) {
     let taken = {
         let mut state = inner.state.borrow_mut();
@@ -413,11 +396,10 @@ fn cancel_inner<T: 'static>(inner: &Inner<T>) {
         return;
     }
     // Callbacks get a handle to the future; the cancelling side has only the shared state.
-    let handle = inner.this.upgrade().map(|inner| Future {
-        inner,
-        waiter: None,
-        awaiting: AwaitState::Idle,
-    });
+    let handle = inner
+        .this
+        .upgrade()
+        .map(|inner| Future { inner, waiter: None });
     match handle {
         Some(fut) => {
             for (_, cb) in callbacks {
@@ -439,7 +421,6 @@ impl<T> Clone for Future<T> {
         Future {
             inner: self.inner.clone(),
             waiter: None,
-            awaiting: AwaitState::Idle,
         }
     }
 }
@@ -465,18 +446,9 @@ impl<T: Clone + 'static> std::future::Future for Future<T> {
         drop(state);
         drop(replaced); // a waker's drop is user code: not under the borrow
         match outcome {
-            Outcome::Pending => {
-                this.record_await();
-                Poll::Pending
-            }
-            Outcome::Done(v) => {
-                this.awaiting.end();
-                Poll::Ready(Ok(T::clone(&v))) // user code, nothing borrowed
-            }
-            Outcome::Cancelled => {
-                this.awaiting.end();
-                Poll::Ready(Err(CancelledError))
-            }
+            Outcome::Pending => Poll::Pending,
+            Outcome::Done(v) => Poll::Ready(Ok(T::clone(&v))), // user code, nothing borrowed
+            Outcome::Cancelled => Poll::Ready(Err(CancelledError)),
         }
     }
 }
@@ -487,7 +459,6 @@ impl<T> Drop for Future<T> {
     /// dropped by a cancellation), the future is cancelled, as asyncio cancels the future a
     /// cancelled task awaits.
     fn drop(&mut self) {
-        let was_awaiting = self.awaiting.end();
         let Some(k) = self.waiter else { return };
         let (removed, pending) = match self.inner.state.try_borrow_mut() {
             Ok(mut state) if matches!(state.outcome, Outcome::Pending) => {
@@ -496,7 +467,7 @@ impl<T> Drop for Future<T> {
             _ => (None, false),
         };
         drop(removed); // a waker is dropped outside the borrow
-        if pending && was_awaiting && in_cancel_scope() {
+        if pending && in_cancel_scope() {
             (self.inner.cancel)(&self.inner);
         }
     }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use crate::events::{EventLoop, get_event_loop, get_running_loop};
 use crate::exceptions::{InvalidStateError, TaskError};
 use crate::runtime::core::{Core, with_running};
-use crate::runtime::task::cell::{Awaitee, Join, Runnable, TaskCell, in_cancel_scope};
+use crate::runtime::task::cell::{Join, Runnable, TaskCell, in_cancel_scope};
 use crate::runtime::time::wheel::TimerKey;
 
 /// A future scheduled on an event loop: asyncio's `asyncio.Task`.
@@ -83,9 +83,10 @@ impl<T> Task<T> {
     /// cancelled [`TaskError`]. Returns false if the task had already finished.
     ///
     /// As in asyncio, the cancellation travels down the await chain: the task (or
-    /// [`Future`](crate::Future)) this one is awaiting right now is cancelled too, and so on. A
-    /// task cancelled during its own step (it cancels itself, say) still ends cancelled, even if
-    /// that step returns.
+    /// [`Future`](crate::Future)) this one is awaiting when its future is dropped is cancelled
+    /// too, at the next iteration, and so on (not [`shield`](crate::shield)ed ones). A task
+    /// cancelled during its own step (it cancels itself, say) still ends cancelled, even if that
+    /// step returns.
     ///
     /// Unlike asyncio, the task's code sees no `CancelledError` and cannot refuse: Rust's
     /// cancellation is dropping the future. (A request not yet carried out can be withdrawn with
@@ -142,8 +143,7 @@ impl<T> Task<T> {
 
     /// Withdraws one cancellation request and returns how many are left (asyncio's
     /// `Task.uncancel()`). When none is left, a cancellation the loop has not carried out yet
-    /// does not happen: the task goes on running. (What the request already cancelled down the
-    /// await chain stays cancelled, as in asyncio.)
+    /// does not happen: the task goes on running, and so does what it awaits.
     ///
     /// # Examples
     ///
@@ -280,7 +280,7 @@ impl<T> IntoFuture for Task<T> {
     fn into_future(self) -> TaskFuture<T> {
         TaskFuture {
             task: self,
-            state: AwaitState::Idle,
+            pending: false,
         }
     }
 }
@@ -302,59 +302,15 @@ impl<T> IntoFuture for Task<T> {
 /// });
 /// ```
 ///
-/// Awaiting a task from inside another task ties them, as in asyncio: while the await is
-/// pending, cancelling the awaiting task cancels the awaited one too. Dropping the `TaskFuture`
-/// otherwise leaves the task running (unless the drop is itself a cancellation: a timeout or a
-/// task group dropping the code that awaits). [`shield`](crate::shield) unties them.
+/// Awaiting a task ties it to the awaiting code, as in asyncio: when that code is cancelled
+/// while the await is pending (its task cancelled, or a timeout or task group dropping it), the
+/// awaited task is cancelled too. Dropping the `TaskFuture` otherwise leaves the task running.
+/// [`shield`](crate::shield) unties them.
 #[must_use = "a TaskFuture does nothing unless awaited (the task runs anyway)"]
 pub struct TaskFuture<T> {
     task: Task<T>,
-    state: AwaitState,
-}
-
-/// Where an await of a task or [`Future`](crate::Future) is: the record it left on the task
-/// awaiting it, so that cancelling that task cancels what it awaits (asyncio's `_fut_waiter`).
-pub(crate) enum AwaitState {
-    /// Not polled yet, or finished.
-    Idle,
-    /// Polled, not finished. `on` is the awaiting task and the id of the record on it (none when
-    /// polled outside a task, or when the awaiting task was already being cancelled).
-    Pending { on: Option<(Weak<dyn Runnable>, u64)> },
-}
-
-impl AwaitState {
-    /// After a `Pending` poll: records `awaitee` on the task being polled, once.
-    pub(crate) fn pending(&mut self, awaitee: impl FnOnce() -> Awaitee) {
-        if let AwaitState::Pending { on: Some(_) } = self {
-            return;
-        }
-        let current = with_running(|core| core.current_task()).flatten();
-        let on = current.and_then(|me| {
-            let id = me.header().await_start(awaitee())?;
-            Some((Rc::downgrade(&me), id))
-        });
-        // A task already being cancelled cancelled the awaitee at once: nothing to record,
-        // and nothing to do again on later polls.
-        *self = AwaitState::Pending {
-            on: on.or(Some((Weak::<TaskCell<std::future::Pending<()>>>::new(), u64::MAX))),
-        };
-    }
-
-    /// The await finished or is being dropped: removes its record. Returns true if it was
-    /// pending.
-    pub(crate) fn end(&mut self) -> bool {
-        match std::mem::replace(self, AwaitState::Idle) {
-            AwaitState::Idle => false,
-            AwaitState::Pending { on } => {
-                if let Some((me, id)) = on {
-                    if let Some(me) = me.upgrade() {
-                        me.header().await_end(id);
-                    }
-                }
-                true
-            }
-        }
-    }
+    /// Polled and not finished: dropping it inside a cancellation cancels the task.
+    pending: bool,
 }
 
 impl<T> TaskFuture<T> {
@@ -369,18 +325,9 @@ impl<T> Future for TaskFuture<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        match this.task.cell.poll_join(cx) {
-            Poll::Ready(out) => {
-                this.state.end();
-                Poll::Ready(out)
-            }
-            Poll::Pending => {
-                let cell = &this.task.cell;
-                this.state
-                    .pending(|| Awaitee::Task(Rc::downgrade(&cell.clone().as_runnable())));
-                Poll::Pending
-            }
-        }
+        let out = this.task.cell.poll_join(cx);
+        this.pending = out.is_pending();
+        out
     }
 }
 
@@ -389,7 +336,7 @@ impl<T> Drop for TaskFuture<T> {
         // Dropped while pending inside a cancellation (the awaiting task's future being dropped
         // because it was cancelled, a timeout dropping its operation): cancel the task, as the
         // CancelledError thrown into the awaiting coroutine would. An ordinary drop does not.
-        if self.state.end() && in_cancel_scope() {
+        if self.pending && in_cancel_scope() {
             self.task.cancel();
         }
     }

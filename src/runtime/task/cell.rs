@@ -19,16 +19,13 @@
 //! # Cancellation travels down the await chain
 //!
 //! asyncio's `Task.cancel()` also cancels the future the task is blocked on (`_fut_waiter`), so
-//! cancelling a task that awaits another task cancels both. Here a pending await records itself
-//! on the task that polls it ([`Header::await_start`], an [`Awaitee`]), and
-//! [`Header::request_cancel`] cancels every recorded awaitee with the task, walking the chain
-//! without recursion. A record is removed when the await finishes or is dropped
-//! ([`Header::await_end`]), so an ordinary drop of a `Task` handle cancels nothing.
-//!
-//! Rust also cancels by dropping: a timeout dropping its operation, a task group dropping its
-//! body, the loop dropping a cancelled task's future. Those drops run inside [`cancel_scope`];
-//! an await dropped there while pending ([`in_cancel_scope`]) cancels what it awaited, as the
-//! `CancelledError` thrown into the awaiting coroutine would in asyncio.
+//! cancelling a task that awaits another task cancels both. Rust cancels by dropping: the loop
+//! drops a cancelled task's future, a timeout drops its operation, a task group drops its body.
+//! Those drops run inside [`cancel_scope`], and an await dropped there while pending
+//! ([`in_cancel_scope`]: a `TaskFuture`, an `asyncio::Future` awaiter) cancels what it awaited,
+//! as the `CancelledError` thrown into the awaiting coroutine would in asyncio. The chain is
+//! walked one await per loop iteration, with no recursion and no bookkeeping on the hot path;
+//! an ordinary drop of a `Task` handle (or of an await) cancels nothing.
 //!
 //! [`Task`]: crate::Task
 
@@ -36,7 +33,7 @@ use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use super::id::TaskId;
@@ -73,23 +70,6 @@ pub(crate) struct Extra {
     cancel_requests: u32,
     /// The message of the latest `cancel_with_msg`, for the task's `TaskError`.
     cancel_message: Option<Box<str>>,
-    /// What the task is awaiting right now, by record id: cancelled with the task.
-    awaiting: Vec<(u64, Awaitee)>,
-    next_await: u64,
-}
-
-/// Something a task is awaiting, cancelled when the task is (asyncio's `_fut_waiter`).
-pub(crate) enum Awaitee {
-    /// Another task.
-    Task(Weak<dyn Runnable>),
-    /// Anything else that can be cancelled (an `asyncio::Future`).
-    Other(Weak<dyn CancelTarget>),
-}
-
-/// What an awaited non-task ([`Awaitee::Other`]) does when its awaiting task is cancelled.
-pub(crate) trait CancelTarget {
-    /// Cancels it (asyncio: `fut.cancel(msg)`).
-    fn cancel_from_awaiter(&self);
 }
 
 thread_local! {
@@ -184,48 +164,21 @@ impl Header {
     }
 
     /// Asks for cancellation (asyncio's `Task.cancel(msg)`): the loop drops the future instead
-    /// of polling it next, and whatever the task is awaiting is cancelled now, down the chain.
-    /// Returns false if the task is already done.
+    /// of polling it next, and that drop cancels what the task was awaiting (see the module
+    /// docs). Returns false if the task is already done.
     pub(crate) fn request_cancel(&self, msg: Option<&str>) -> bool {
         if self.is_done() {
             return false;
         }
-        let mut chain = self.mark_cancelled(msg);
-        // Walk the await chain with a worklist: a chain of ten thousand tasks awaiting each
-        // other must not recurse ten thousand frames deep.
-        while let Some(awaitee) = chain.pop() {
-            match awaitee {
-                Awaitee::Task(task) => {
-                    if let Some(task) = task.upgrade() {
-                        let header = task.header();
-                        if !header.is_done() {
-                            chain.extend(header.mark_cancelled(msg));
-                        }
-                    }
-                }
-                Awaitee::Other(target) => {
-                    if let Some(target) = target.upgrade() {
-                        target.cancel_from_awaiter();
-                    }
-                }
-            }
-        }
-        true
-    }
-
-    /// Sets CANCEL_REQUESTED, counts the request, wakes the task, and hands back what it was
-    /// awaiting (to cancel in turn).
-    fn mark_cancelled(&self, msg: Option<&str>) -> Vec<Awaitee> {
         self.set(flag::CANCEL_REQUESTED);
-        let awaiting = self.with_extra(|e| {
+        self.with_extra(|e| {
             e.cancel_requests = e.cancel_requests.saturating_add(1);
             if let Some(msg) = msg {
                 e.cancel_message = Some(msg.into());
             }
-            std::mem::take(&mut e.awaiting)
         });
         waker(self.id).wake();
-        awaiting.into_iter().map(|(_, a)| a).collect()
+        true
     }
 
     /// Pending cancellation requests (asyncio's `Task.cancelling()`).
@@ -252,45 +205,6 @@ impl Header {
     /// The message the task's cancellation carries, if any.
     fn cancel_message(&self) -> Option<Box<str>> {
         self.peek_extra(|e| e.and_then(|e| e.cancel_message.clone()))
-    }
-
-    /// Records that the task is awaiting `awaitee`, to cancel it with the task; returns the
-    /// record's id for [`await_end`](Header::await_end). If the task is already being cancelled
-    /// (it cancelled itself, then awaited), `awaitee` is cancelled at once and `None` returned,
-    /// as asyncio cancels the future a task with `_must_cancel` blocks on.
-    pub(crate) fn await_start(&self, awaitee: Awaitee) -> Option<u64> {
-        if self.has(flag::CANCEL_REQUESTED) && !self.is_done() {
-            let msg = self.cancel_message();
-            match awaitee {
-                Awaitee::Task(task) => {
-                    if let Some(task) = task.upgrade() {
-                        task.header().request_cancel(msg.as_deref());
-                    }
-                }
-                Awaitee::Other(target) => {
-                    if let Some(target) = target.upgrade() {
-                        target.cancel_from_awaiter();
-                    }
-                }
-            }
-            return None;
-        }
-        Some(self.with_extra(|e| {
-            let id = e.next_await;
-            e.next_await += 1;
-            e.awaiting.push((id, awaitee));
-            id
-        }))
-    }
-
-    /// The await recorded as `id` finished or was dropped: forget it.
-    pub(crate) fn await_end(&self, id: u64) {
-        let removed = self.peek_extra(|e| {
-            let e = e?;
-            let at = e.awaiting.iter().position(|(i, _)| *i == id)?;
-            Some(e.awaiting.swap_remove(at))
-        });
-        drop(removed);
     }
 
     /// Runs `f` on the Extra if there is one, without allocating it. Same rule as `with_extra`.
