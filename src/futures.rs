@@ -221,7 +221,6 @@ impl<T: 'static> Future<T> {
         id
     }
 
-
     /// Removes a done callback by the id `add_done_callback` gave; true if it was still
     /// registered (asyncio's `Future.remove_done_callback`).
     ///
@@ -396,10 +395,10 @@ fn cancel_inner<T: 'static>(inner: &Inner<T>) {
         return;
     }
     // Callbacks get a handle to the future; the cancelling side has only the shared state.
-    let handle = inner
-        .this
-        .upgrade()
-        .map(|inner| Future { inner, waiter: None });
+    let handle = inner.this.upgrade().map(|inner| Future {
+        inner,
+        waiter: None,
+    });
     match handle {
         Some(fut) => {
             for (_, cb) in callbacks {

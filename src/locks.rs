@@ -1782,7 +1782,11 @@ impl fmt::Debug for Barrier {
     /// Like asyncio's `repr`: `Barrier { state: "filling", waiters: 2, parties: 5 }`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let st = self.state.borrow();
-        let waiting = if st.phase == Phase::Filling { st.count } else { 0 };
+        let waiting = if st.phase == Phase::Filling {
+            st.count
+        } else {
+            0
+        };
         f.debug_struct("Barrier")
             .field("state", &st.phase.name())
             .field("waiters", &waiting)

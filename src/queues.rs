@@ -396,7 +396,10 @@ impl<T: Ord> Container for BinaryHeap<Reverse<T>> {
         BinaryHeap::len(self)
     }
     fn into_items(self) -> Vec<T> {
-        self.into_vec().into_iter().map(|Reverse(item)| item).collect()
+        self.into_vec()
+            .into_iter()
+            .map(|Reverse(item)| item)
+            .collect()
     }
 }
 

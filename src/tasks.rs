@@ -796,10 +796,7 @@ impl Delay for f64 {
     }
 
     fn into_secs_f64(self) -> f64 {
-        assert!(
-            !self.is_nan(),
-            "the delay is NaN; pass a number of seconds"
-        );
+        assert!(!self.is_nan(), "the delay is NaN; pass a number of seconds");
         self
     }
 }

@@ -271,7 +271,10 @@ fn test_acquire_no_hang() {
             .unwrap();
         assert_eq!(r1, ());
         assert!(r2.is_cancelled());
-        asyncio::wait_for(sem.acquire(), 1.0).await.unwrap().forget();
+        asyncio::wait_for(sem.acquire(), 1.0)
+            .await
+            .unwrap()
+            .forget();
     });
 }
 
@@ -381,7 +384,10 @@ fn test_draining_state() {
         // has already turned the barrier back to "filling".
         let draining = results.iter().filter(|d| **d).count();
         assert_eq!(draining, N - 1, "{results:?}");
-        assert!(!results[N - 2], "the last party to leave sees filling: {results:?}");
+        assert!(
+            !results[N - 2],
+            "the last party to leave sees filling: {results:?}"
+        );
         assert_eq!(barrier.n_waiting(), 0);
         assert!(!barrier.broken());
     });

@@ -115,7 +115,11 @@ fn test_cancel_children_on_child_error() {
         );
         assert_eq!(eg.len(), 3);
         assert_eq!(num.get(), 0);
-        assert_eq!(cancelled.get(), 2, "the sibling and the body were cancelled");
+        assert_eq!(
+            cancelled.get(),
+            2,
+            "the sibling and the body were cancelled"
+        );
     });
 }
 
@@ -189,7 +193,10 @@ fn test_taskgroup_13() {
         .await
         .unwrap_err();
         assert_eq!(eg.len(), 1);
-        assert_eq!(eg.exceptions()[0].error().panic_message(), Some("ValueError(0.1)"));
+        assert_eq!(
+            eg.exceptions()[0].error().panic_message(),
+            Some("ValueError(0.1)")
+        );
         assert_eq!(asyncio::get_running_loop().unwrap().time(), 0.1);
     });
 }
@@ -327,13 +334,11 @@ fn test_taskgroup_24() {
 /// `test_taskgroups.py::test_taskgroup_25`.
 #[test]
 fn test_taskgroup_25() {
-    fn hydra(g: TaskGroup, n: Rc<Cell<u32>>) -> impl std::future::Future<Output = ()> {
-        async move {
-            n.set(n.get() + 1);
-            asyncio::sleep(0.01).await;
-            g.create_task(hydra(g.clone(), n.clone()));
-            g.create_task(hydra(g.clone(), n.clone()));
-        }
+    async fn hydra(g: TaskGroup, n: Rc<Cell<u32>>) {
+        n.set(n.get() + 1);
+        asyncio::sleep(0.01).await;
+        g.create_task(Box::pin(hydra(g.clone(), n.clone())));
+        g.create_task(Box::pin(hydra(g.clone(), n.clone())));
     }
     run(async {
         let nhydras = Rc::new(Cell::new(0));
@@ -413,7 +418,11 @@ fn test_taskgroup_no_create_task_after_failure() {
         .await
         .unwrap_err();
         assert_eq!(eg.len(), 1);
-        assert!(refusal.borrow().contains("shutting down"), "{}", refusal.borrow());
+        assert!(
+            refusal.borrow().contains("shutting down"),
+            "{}",
+            refusal.borrow()
+        );
         let g = slot.borrow_mut().take().unwrap();
         let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             g.create_task(async {});
@@ -453,7 +462,10 @@ fn test_nested_groups_both_cancelled() {
         failures.sort_unstable();
         assert_eq!(
             failures,
-            [("inner-child", "RuntimeError"), ("outer-child", "ValueError")]
+            [
+                ("inner-child", "RuntimeError"),
+                ("outer-child", "ValueError")
+            ]
         );
     });
 }
@@ -492,7 +504,10 @@ fn test_cancels_task_if_created_during_creation() {
         let err = eg.exceptions()[0].error();
         assert!(err.is_error());
         assert!(err.error().unwrap().downcast_ref::<MyError>().is_some());
-        assert_eq!(eg.exceptions()[0].to_string().split(": ").last(), Some("third task failed"));
+        assert_eq!(
+            eg.exceptions()[0].to_string().split(": ").last(),
+            Some("third task failed")
+        );
     });
 }
 
@@ -515,7 +530,10 @@ fn try_task_children_give_values_and_report_errors() {
         .await
         .unwrap_err();
         assert_eq!(eg.len(), 1);
-        assert_eq!(eg.exceptions()[0].error().error_message(), Some("disk full"));
+        assert_eq!(
+            eg.exceptions()[0].error().error_message(),
+            Some("disk full")
+        );
         let failed = handle.borrow_mut().take().unwrap();
         let err = failed.await.unwrap_err();
         assert!(err.is_error() && !err.is_panic());

@@ -72,7 +72,7 @@ fn test_cancel_awaited_task() {
     let nested_slot: Rc<RefCell<Option<asyncio::TaskRef>>> = Rc::default();
     let (f, slot) = (fut.clone(), nested_slot.clone());
     let task = lp.create_task(async move {
-        let nested = asyncio::create_task(async move { f.await });
+        let nested = asyncio::create_task(f); // nested(): await fut
         *slot.borrow_mut() = Some(asyncio::TaskRef::from(&nested));
         asyncio::sleep(0).await;
         asyncio::current_task().unwrap().cancel();
@@ -81,7 +81,10 @@ fn test_cancel_awaited_task() {
     let err = lp.run_until_complete(task).unwrap().unwrap_err();
     assert!(err.is_cancelled());
     let nested = nested_slot.borrow().clone().unwrap();
-    assert!(nested.cancelled(), "the awaited task is cancelled with its awaiter");
+    assert!(
+        nested.cancelled(),
+        "the awaited task is cancelled with its awaiter"
+    );
     assert!(fut.cancelled(), "and so is the future it awaited");
 }
 
@@ -92,11 +95,16 @@ fn test_task_cancel_waiter_future() {
     let lp = loop_();
     let fut = lp.create_future::<u8>();
     let f = fut.clone();
-    let task = lp.create_task(async move { f.await });
+    let task = lp.create_task(f); // coro(): await fut
     lp.run_until_complete(asyncio::sleep(0)).unwrap();
     task.cancel();
     lp.run_until_complete(asyncio::sleep(0)).unwrap();
-    assert!(lp.run_until_complete(task).unwrap().unwrap_err().is_cancelled());
+    assert!(
+        lp.run_until_complete(task)
+            .unwrap()
+            .unwrap_err()
+            .is_cancelled()
+    );
     assert!(fut.cancelled());
 }
 
@@ -114,7 +122,12 @@ fn test_cancel_both_task_and_inner_future() {
     fut.cancel();
     t.cancel();
     let t2 = asyncio::TaskRef::from(&t);
-    assert!(lp.run_until_complete(t).unwrap().unwrap_err().is_cancelled());
+    assert!(
+        lp.run_until_complete(t)
+            .unwrap()
+            .unwrap_err()
+            .is_cancelled()
+    );
     assert!(t2.done() && t2.cancelled());
     assert!(fut.cancelled());
 }
@@ -187,7 +200,12 @@ fn test_shield_effect() {
     let outer = lp.create_task(async move { asyncio::shield(inner).await });
     lp.run_until_complete(asyncio::sleep(0)).unwrap();
     outer.cancel();
-    assert!(lp.run_until_complete(outer).unwrap().unwrap_err().is_cancelled());
+    assert!(
+        lp.run_until_complete(outer)
+            .unwrap()
+            .unwrap_err()
+            .is_cancelled()
+    );
     assert!(!i.cancelled());
     lp.run_until_complete(asyncio::sleep(2)).unwrap();
     assert!(i.done() && !i.cancelled());
@@ -247,7 +265,12 @@ fn test_cancelling() {
     assert!(format!("{t:?}").contains("cancelling"));
     assert!(t.cancel());
     assert_eq!(t.cancelling(), 2);
-    assert!(lp.run_until_complete(t).unwrap().unwrap_err().is_cancelled());
+    assert!(
+        lp.run_until_complete(t)
+            .unwrap()
+            .unwrap_err()
+            .is_cancelled()
+    );
 }
 
 /// `test_tasks.py::test_uncancel_structured_blocks` (its principle): an `uncancel()` that brings

@@ -209,7 +209,12 @@ fn test_foreign_cancel_doesnt_timeout_if_not_expired() {
 fn test_outer_task_is_not_cancelled() {
     run(async {
         let task = asyncio::create_task(async {
-            assert!(asyncio::timeout(0.001).run(asyncio::sleep(10)).await.is_err());
+            assert!(
+                asyncio::timeout(0.001)
+                    .run(asyncio::sleep(10))
+                    .await
+                    .is_err()
+            );
         });
         let t = asyncio::TaskRef::from(&task);
         task.await.unwrap();
@@ -297,9 +302,7 @@ fn a_timeout_cancels_the_task_its_body_awaits() {
     lp.run_until_complete(async {
         let worker = asyncio::create_task(asyncio::sleep(10));
         let w = asyncio::TaskRef::from(&worker);
-        let out = asyncio::timeout(1)
-            .run(async move { worker.await })
-            .await;
+        let out = asyncio::timeout(1).run(async move { worker.await }).await;
         assert!(out.is_err());
         asyncio::sleep(0).await;
         assert!(w.cancelled());

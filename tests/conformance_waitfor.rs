@@ -62,7 +62,10 @@ fn cancel_wait_for(timeout: f64) {
         });
         assert!(wait.await.unwrap_err().is_cancelled());
         asyncio::sleep(0).await;
-        assert!(inner.cancelled(), "cancelling the wait must also cancel the task");
+        assert!(
+            inner.cancelled(),
+            "cancelling the wait must also cancel the task"
+        );
     });
 }
 

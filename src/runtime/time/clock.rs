@@ -100,7 +100,10 @@ impl Clock {
     /// If `when` is NaN.
     #[cfg_attr(not(test), allow(dead_code))] // for call_later/call_at with negative delays
     pub(crate) fn deadline_at(&self, when: f64) -> u64 {
-        assert!(!when.is_nan(), "a deadline is NaN; pass a loop time in seconds");
+        assert!(
+            !when.is_nan(),
+            "a deadline is NaN; pass a loop time in seconds"
+        );
         // Milliseconds as f64 are exact far beyond any loop time (2^53 ms is 285,000 years).
         let tick = ORIGIN as f64 + (when * 1_000.0).ceil();
         if tick <= 0.0 {
@@ -142,7 +145,10 @@ mod tests {
         let (minus1, minus2) = (clock.deadline_at(-1.0), clock.deadline_at(-2.0));
         assert!(minus2 < minus1 && minus1 < now);
         assert_eq!(now - minus1, 1_000);
-        assert_eq!(clock.deadline_at(1.5), clock.deadline_after(Duration::from_millis(1500)));
+        assert_eq!(
+            clock.deadline_at(1.5),
+            clock.deadline_after(Duration::from_millis(1500))
+        );
         assert_eq!(clock.deadline_at(f64::INFINITY), u64::MAX);
         assert_eq!(clock.deadline_at(f64::NEG_INFINITY), 0);
         // A jump to a tick lands on its loop time.
