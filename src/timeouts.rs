@@ -134,9 +134,10 @@ impl std::error::Error for TimeoutError {}
 /// has dropped the task's future before it returns. Awaiting a task gives
 /// `Result<T, TaskError>`, so that is the output here too.
 ///
-/// To wait for a task without cancelling it, pass [`shield`]`(task)`, or `&mut` a
-/// [`TaskFuture`] (`task.into_future()`): both are plain futures whose dropping leaves the
-/// task alone.
+/// To wait for a task without cancelling it on timeout, pass `&mut` a [`TaskFuture`]
+/// (`task.into_future()`): the timeout drops only the reference. (Cancelling the task that
+/// awaits still cancels it, as awaiting a task does in asyncio.) [`shield`]`(task)` protects it
+/// from both.
 ///
 /// # Examples
 ///
