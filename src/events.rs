@@ -394,9 +394,10 @@ impl EventLoop {
     /// assert_eq!(at.get(), 2.5);
     /// ```
     pub fn call_later(&self, delay: impl Delay, f: impl FnOnce() + 'static) -> TimerHandle {
-        let delay = delay.into_duration();
-        let when = self.time() + delay.as_secs_f64();
-        self.timer_handle(when, self.core.clock.deadline_after(delay), f)
+        // A negative delay is kept as a past deadline, so that past timers keep their order
+        // (asyncio: `call_later(-1, a); call_later(-2, b)` runs b, then a).
+        let when = self.time() + delay.into_secs_f64();
+        self.timer_handle(when, self.core.clock.deadline_at(when), f)
     }
 
     /// Schedules `f` to be called at loop time `when` (asyncio's `loop.call_at`); see
@@ -419,8 +420,7 @@ impl EventLoop {
             !when.is_nan(),
             "call_at: `when` is NaN; pass a loop time in seconds"
         );
-        let delay = (when - self.time()).into_duration();
-        self.timer_handle(when, self.core.clock.deadline_after(delay), f)
+        self.timer_handle(when, self.core.clock.deadline_at(when), f)
     }
 
     fn timer_handle(&self, when: f64, deadline: u64, f: impl FnOnce() + 'static) -> TimerHandle {

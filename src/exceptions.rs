@@ -121,11 +121,14 @@ impl fmt::Display for RuntimeError {
 
 impl std::error::Error for RuntimeError {}
 
-/// Why awaiting a [`Task`](crate::Task) gave no value: it was cancelled, or its future panicked.
+/// Why awaiting a [`Task`](crate::Task) gave no value: it was cancelled, its future panicked, or
+/// (for a [`TaskGroup`](crate::TaskGroup) child started with
+/// [`create_try_task`](crate::TaskGroup::create_try_task)) it returned an `Err`.
 ///
 /// asyncio re-raises the task's exception (or `CancelledError`) at the `await`; here the
 /// `await` returns `Err(TaskError)`. A panic's payload is kept, so it can be re-raised with
-/// [`std::panic::resume_unwind`] via [`TaskError::into_panic`].
+/// [`std::panic::resume_unwind`] via [`TaskError::into_panic`]; a cancellation keeps the message
+/// given to [`Task::cancel_with_msg`](crate::Task::cancel_with_msg).
 ///
 /// # Examples
 ///
@@ -143,30 +146,92 @@ pub struct TaskError {
     repr: Box<Repr>,
 }
 
+/// The boxed error a [`TaskError`] can carry: what asyncio calls the raised exception.
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 enum Repr {
-    Cancelled,
+    Cancelled {
+        message: Option<Box<str>>,
+    },
     // A Mutex makes the error `Sync` (so it fits `Box<dyn Error + Send + Sync>`) without unsafe;
     // it is only ever locked on the error path.
     Panic {
         message: Box<str>,
         payload: Mutex<Option<Box<dyn Any + Send>>>,
     },
+    /// The task's future returned an `Err` that counts as a failure (a task group's
+    /// `create_try_task`). The error itself may live elsewhere (the group's `ExceptionGroup`
+    /// owns it); the message is always here.
+    Error {
+        message: Box<str>,
+        error: Option<BoxError>,
+    },
 }
+
+/// The panic payload a task group child uses to end its task as failed by an `Err` (rather than
+/// by a panic): [`TaskError::panic`] turns it into the `Error` kind. Never seen by users.
+pub(crate) struct RaisedError(pub(crate) Box<str>);
 
 impl TaskError {
     pub(crate) fn cancelled() -> TaskError {
+        TaskError::cancelled_with(None)
+    }
+
+    pub(crate) fn cancelled_with(message: Option<&str>) -> TaskError {
         TaskError {
-            repr: Box::new(Repr::Cancelled),
+            repr: Box::new(Repr::Cancelled {
+                message: message.map(Box::from),
+            }),
         }
     }
 
     pub(crate) fn panic(payload: Box<dyn Any + Send>) -> TaskError {
+        let payload = match payload.downcast::<RaisedError>() {
+            Ok(raised) => {
+                return TaskError {
+                    repr: Box::new(Repr::Error {
+                        message: raised.0,
+                        error: None,
+                    }),
+                };
+            }
+            Err(payload) => payload,
+        };
         let message = panic_message(&*payload).into();
         TaskError {
             repr: Box::new(Repr::Panic {
                 message,
                 payload: Mutex::new(Some(payload)),
             }),
+        }
+    }
+
+    pub(crate) fn from_error(error: BoxError) -> TaskError {
+        TaskError {
+            repr: Box::new(Repr::Error {
+                message: error.to_string().into(),
+                error: Some(error),
+            }),
+        }
+    }
+
+    /// A copy without the payload or the error object (they cannot be copied): the same kind
+    /// and message. For `Task::result()`, which leaves the original in the task.
+    pub(crate) fn duplicate(&self) -> TaskError {
+        match &*self.repr {
+            Repr::Cancelled { message } => TaskError::cancelled_with(message.as_deref()),
+            Repr::Panic { message, .. } => TaskError {
+                repr: Box::new(Repr::Panic {
+                    message: message.clone(),
+                    payload: Mutex::new(None),
+                }),
+            },
+            Repr::Error { message, .. } => TaskError {
+                repr: Box::new(Repr::Error {
+                    message: message.clone(),
+                    error: None,
+                }),
+            },
         }
     }
 
@@ -179,7 +244,28 @@ impl TaskError {
     /// assert!(err.is_cancelled());
     /// ```
     pub fn is_cancelled(&self) -> bool {
-        matches!(*self.repr, Repr::Cancelled)
+        matches!(*self.repr, Repr::Cancelled { .. })
+    }
+
+    /// The message given to [`Task::cancel_with_msg`](crate::Task::cancel_with_msg), if the task
+    /// was cancelled with one (asyncio's `CancelledError.args[0]`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// asyncio::run(async {
+    ///     let task = asyncio::create_task(asyncio::sleep(3600));
+    ///     task.cancel_with_msg("shutting down");
+    ///     let err = task.await.unwrap_err();
+    ///     assert_eq!(err.cancel_message(), Some("shutting down"));
+    ///     assert_eq!(err.to_string(), "the task was cancelled (CancelledError: shutting down)");
+    /// });
+    /// ```
+    pub fn cancel_message(&self) -> Option<&str> {
+        match &*self.repr {
+            Repr::Cancelled { message } => message.as_deref(),
+            _ => None,
+        }
     }
 
     /// True if the task's future panicked (asyncio: the task raised an exception).
@@ -192,6 +278,26 @@ impl TaskError {
     /// ```
     pub fn is_panic(&self) -> bool {
         matches!(*self.repr, Repr::Panic { .. })
+    }
+
+    /// True if the task failed by returning an `Err` that its [`TaskGroup`](crate::TaskGroup)
+    /// counts as a failure (see [`TaskGroup::create_try_task`](crate::TaskGroup::create_try_task)):
+    /// asyncio's child that raised an exception.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// asyncio::run(async {
+    ///     let eg = asyncio::TaskGroup::run(|tg| async move {
+    ///         tg.create_try_task(async { Err::<(), _>("no route to host") });
+    ///     })
+    ///     .await
+    ///     .unwrap_err();
+    ///     assert!(eg.exceptions()[0].error().is_error());
+    /// });
+    /// ```
+    pub fn is_error(&self) -> bool {
+        matches!(*self.repr, Repr::Error { .. })
     }
 
     /// The panic message, when the payload was a string (as `panic!` makes it).
@@ -207,13 +313,63 @@ impl TaskError {
     pub fn panic_message(&self) -> Option<&str> {
         match &*self.repr {
             Repr::Panic { message, .. } => Some(message),
-            Repr::Cancelled => None,
+            _ => None,
+        }
+    }
+
+    /// The error a task group child returned (see [`is_error`](TaskError::is_error)), to inspect
+    /// or downcast it. `None` for a panic or a cancellation, and for the child's own [`Task`]
+    /// handle, whose error holds only the message: the [`ExceptionGroup`](crate::ExceptionGroup)
+    /// owns the error itself.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// asyncio::run(async {
+    ///     let eg = asyncio::TaskGroup::run(|tg| async move {
+    ///         tg.create_try_task(async { "x".parse::<u8>() });
+    ///     })
+    ///     .await
+    ///     .unwrap_err();
+    ///     let err = eg.exceptions()[0].error().error().unwrap();
+    ///     assert!(err.downcast_ref::<std::num::ParseIntError>().is_some());
+    /// });
+    /// ```
+    ///
+    /// [`Task`]: crate::Task
+    pub fn error(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
+        match &*self.repr {
+            Repr::Error { error, .. } => error.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The message of a task group child's `Err` (its `Display`), whether or not the error
+    /// itself is here.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// asyncio::run(async {
+    ///     let eg = asyncio::TaskGroup::run(|tg| async move {
+    ///         tg.create_try_task(async { Err::<(), _>("disk full") });
+    ///     })
+    ///     .await
+    ///     .unwrap_err();
+    ///     assert_eq!(eg.exceptions()[0].error().error_message(), Some("disk full"));
+    /// });
+    /// ```
+    pub fn error_message(&self) -> Option<&str> {
+        match &*self.repr {
+            Repr::Error { message, .. } => Some(message),
+            _ => None,
         }
     }
 
     /// The panic payload, to re-raise it with [`std::panic::resume_unwind`].
     ///
-    /// Returns `Err(self)` if the task was cancelled rather than panicking.
+    /// Returns `Err(self)` if the task was cancelled or failed with an `Err` rather than
+    /// panicking.
     ///
     /// # Examples
     ///
@@ -230,7 +386,37 @@ impl TaskError {
                 let taken = payload.into_inner().unwrap_or_else(|e| e.into_inner());
                 Ok(taken.unwrap_or_else(|| Box::new(message.into_string())))
             }
-            Repr::Cancelled => Err(TaskError::cancelled()),
+            repr => Err(TaskError {
+                repr: Box::new(repr),
+            }),
+        }
+    }
+
+    /// The error a task group child returned, owned (see [`error`](TaskError::error)).
+    ///
+    /// Returns `Err(self)` for a panic, a cancellation, or an error that holds only its message.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// asyncio::run(async {
+    ///     let eg = asyncio::TaskGroup::run(|tg| async move {
+    ///         tg.create_try_task(async { Err::<(), _>(std::fmt::Error) });
+    ///     })
+    ///     .await
+    ///     .unwrap_err();
+    ///     let err = eg.into_exceptions().remove(0).into_error().into_error().unwrap();
+    ///     assert!(err.is::<std::fmt::Error>());
+    /// });
+    /// ```
+    pub fn into_error(self) -> Result<BoxError, TaskError> {
+        match *self.repr {
+            Repr::Error {
+                error: Some(error), ..
+            } => Ok(error),
+            repr => Err(TaskError {
+                repr: Box::new(repr),
+            }),
         }
     }
 }
@@ -244,8 +430,10 @@ impl From<CancelledError> for TaskError {
 impl fmt::Debug for TaskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &*self.repr {
-            Repr::Cancelled => f.write_str("TaskError::Cancelled"),
+            Repr::Cancelled { message: None } => f.write_str("TaskError::Cancelled"),
+            Repr::Cancelled { message: Some(m) } => write!(f, "TaskError::Cancelled({m:?})"),
             Repr::Panic { message, .. } => write!(f, "TaskError::Panic({message:?})"),
+            Repr::Error { message, .. } => write!(f, "TaskError::Error({message:?})"),
         }
     }
 }
@@ -253,13 +441,28 @@ impl fmt::Debug for TaskError {
 impl fmt::Display for TaskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &*self.repr {
-            Repr::Cancelled => f.write_str("the task was cancelled (CancelledError)"),
+            Repr::Cancelled { message: None } => {
+                f.write_str("the task was cancelled (CancelledError)")
+            }
+            Repr::Cancelled { message: Some(m) } => {
+                write!(f, "the task was cancelled (CancelledError: {m})")
+            }
             Repr::Panic { message, .. } => write!(f, "the task panicked: {message}"),
+            Repr::Error { message, .. } => write!(f, "the task failed: {message}"),
         }
     }
 }
 
-impl std::error::Error for TaskError {}
+impl std::error::Error for TaskError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &*self.repr {
+            Repr::Error {
+                error: Some(error), ..
+            } => Some(&**error),
+            _ => None,
+        }
+    }
+}
 
 /// The text of a panic payload: `panic!` makes a `&str` or a `String`.
 pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {

@@ -11,6 +11,7 @@ use slab::Slab;
 use crate::events::{EventLoop, get_event_loop};
 use crate::exceptions::{CancelledError, InvalidStateError};
 use crate::runtime::core::{Core, callback, with_running};
+use crate::runtime::task::cell::in_cancel_scope;
 
 /// A value that will be set later, by someone else: asyncio's `asyncio.Future`.
 ///
@@ -21,6 +22,10 @@ use crate::runtime::core::{Core, callback, with_running};
 /// the future's event loop when it completes, as asyncio schedules them.
 ///
 /// The name is asyncio's; it is not [`std::future::Future`], which it implements.
+///
+/// A task awaiting a `Future` is tied to it as in asyncio: cancelling the task while it awaits
+/// cancels the future (for every awaiter). A future that can fail holds a `Result`: see
+/// [`set_exception`](Future::set_exception).
 ///
 /// # Examples
 ///
@@ -46,6 +51,10 @@ pub struct Future<T> {
 struct Inner<T> {
     state: RefCell<State<T>>,
     event_loop: Weak<Core>,
+    /// Itself, for a cancellation that reaches it through a task (see `cancel_inner`).
+    this: Weak<Inner<T>>,
+    /// `cancel_inner::<T>`, stored where `T: 'static` is known, for `Drop` (which cannot ask).
+    cancel: fn(&Inner<T>),
 }
 
 type DoneCallback<T> = Box<dyn FnOnce(&Future<T>)>;
@@ -59,8 +68,21 @@ struct State<T> {
 
 enum Outcome<T> {
     Pending,
-    Done(T),
+    /// Shared, so that a copy for an awaiter is made (`T::clone`, user code) after the state's
+    /// borrow has ended.
+    Done(Rc<T>),
     Cancelled,
+}
+
+impl<T> Outcome<T> {
+    /// A cheap copy of the outcome, to look at once the borrow has ended.
+    fn share(&self) -> Outcome<T> {
+        match self {
+            Outcome::Pending => Outcome::Pending,
+            Outcome::Done(v) => Outcome::Done(v.clone()),
+            Outcome::Cancelled => Outcome::Cancelled,
+        }
+    }
 }
 
 impl<T: 'static> Future<T> {
@@ -81,7 +103,7 @@ impl<T: 'static> Future<T> {
     pub(crate) fn bound_to(event_loop: Weak<Core>) -> Future<T> {
         Future {
             waiter: None,
-            inner: Rc::new(Inner {
+            inner: Rc::new_cyclic(|this| Inner {
                 state: RefCell::new(State {
                     outcome: Outcome::Pending,
                     waiters: Slab::new(),
@@ -89,6 +111,8 @@ impl<T: 'static> Future<T> {
                     next_callback: 0,
                 }),
                 event_loop,
+                this: this.clone(),
+                cancel: cancel_inner::<T>,
             }),
         }
     }
@@ -108,7 +132,7 @@ impl<T: 'static> Future<T> {
     /// assert_eq!(fut.set_result(2), Err(asyncio::InvalidStateError::AlreadyDone));
     /// ```
     pub fn set_result(&self, value: T) -> Result<(), InvalidStateError> {
-        self.complete(Outcome::Done(value))
+        self.complete(Outcome::Done(Rc::new(value)))
     }
 
     /// Cancels the future: awaiters get [`CancelledError`]. Returns false if it was already
@@ -127,16 +151,24 @@ impl<T: 'static> Future<T> {
     }
 
     fn complete(&self, outcome: Outcome<T>) -> Result<(), InvalidStateError> {
-        let (waiters, callbacks) = {
+        let taken = {
             let mut state = self.inner.state.borrow_mut();
-            if !matches!(state.outcome, Outcome::Pending) {
+            if matches!(state.outcome, Outcome::Pending) {
+                state.outcome = outcome;
+                Ok((
+                    std::mem::take(&mut state.waiters),
+                    std::mem::take(&mut state.callbacks),
+                ))
+            } else {
+                Err(outcome)
+            }
+        };
+        let (waiters, callbacks) = match taken {
+            Ok(taken) => taken,
+            Err(refused) => {
+                drop(refused); // the value's destructor runs with nothing borrowed
                 return Err(InvalidStateError::AlreadyDone);
             }
-            state.outcome = outcome;
-            (
-                std::mem::take(&mut state.waiters),
-                std::mem::take(&mut state.callbacks),
-            )
         };
         for (_, waker) in waiters {
             waker.wake();
@@ -272,11 +304,108 @@ impl<T> Future<T> {
     where
         T: Clone,
     {
-        match &self.inner.state.borrow().outcome {
+        let outcome = self.inner.state.borrow().outcome.share();
+        match outcome {
             Outcome::Pending => Err(InvalidStateError::NotDone),
-            Outcome::Done(v) => Ok(v.clone()),
+            Outcome::Done(v) => Ok(T::clone(&v)), // user code, nothing borrowed
             Outcome::Cancelled => Err(InvalidStateError::Cancelled),
         }
+    }
+}
+
+impl<T: 'static, E: 'static> Future<Result<T, E>> {
+    /// Marks the future as failed with `error`: asyncio's `Future.set_exception`.
+    ///
+    /// Errors are values here, so a future that can fail is a `Future<Result<T, E>>`:
+    /// `set_exception(e)` is `set_result(Err(e))`, and every awaiter gets `Ok(Err(e))` (the outer
+    /// `Result` is the cancellation). Awaiting code usually flattens it with `?`.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidStateError::AlreadyDone`] if the future is already done; `error` is dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// asyncio::run(async {
+    ///     let fut: asyncio::Future<Result<u32, String>> = asyncio::Future::new();
+    ///     let setter = fut.clone();
+    ///     asyncio::create_task(async move {
+    ///         setter.set_exception("connection reset".to_string()).unwrap();
+    ///     });
+    ///     // try: await fut / except ... as e:
+    ///     match fut.await.unwrap() {
+    ///         Ok(n) => println!("{n}"),
+    ///         Err(e) => assert_eq!(e, "connection reset"),
+    ///     }
+    /// });
+    /// ```
+    pub fn set_exception(&self, error: E) -> Result<(), InvalidStateError> {
+        self.set_result(Err(error))
+    }
+
+    /// The error the future failed with, or `None` if it succeeded: asyncio's
+    /// `Future.exception()`.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidStateError::NotDone`] before it is done, [`InvalidStateError::Cancelled`] if it
+    /// was cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let fut = asyncio::Future::<Result<(), &str>>::new();
+    /// assert!(fut.exception().is_err()); // not done yet
+    /// fut.set_exception("boom").unwrap();
+    /// assert_eq!(fut.exception(), Ok(Some("boom")));
+    /// ```
+    pub fn exception(&self) -> Result<Option<E>, InvalidStateError>
+    where
+        E: Clone,
+    {
+        let outcome = self.inner.state.borrow().outcome.share();
+        match outcome {
+            Outcome::Pending => Err(InvalidStateError::NotDone),
+            Outcome::Done(v) => Ok(v.as_ref().as_ref().err().cloned()),
+            Outcome::Cancelled => Err(InvalidStateError::Cancelled),
+        }
+    }
+}
+
+/// `Future::cancel` on the shared state, for a cancellation coming from an awaiter that is
+/// dropped inside a cancellation (see `Drop for Future`).
+fn cancel_inner<T: 'static>(inner: &Inner<T>) {
+    let taken = {
+        let mut state = inner.state.borrow_mut();
+        if !matches!(state.outcome, Outcome::Pending) {
+            return;
+        }
+        state.outcome = Outcome::Cancelled;
+        (
+            std::mem::take(&mut state.waiters),
+            std::mem::take(&mut state.callbacks),
+        )
+    };
+    let (waiters, callbacks) = taken;
+    for (_, waker) in waiters {
+        waker.wake();
+    }
+    if callbacks.is_empty() {
+        return;
+    }
+    // Callbacks get a handle to the future; the cancelling side has only the shared state.
+    let handle = inner.this.upgrade().map(|inner| Future {
+        inner,
+        waiter: None,
+    });
+    match handle {
+        Some(fut) => {
+            for (_, cb) in callbacks {
+                fut.schedule(cb);
+            }
+        }
+        None => drop(callbacks),
     }
 }
 
@@ -295,37 +424,51 @@ impl<T> Clone for Future<T> {
     }
 }
 
-impl<T: Clone> std::future::Future for Future<T> {
+impl<T: Clone + 'static> std::future::Future for Future<T> {
     type Output = Result<T, CancelledError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let mut state = this.inner.state.borrow_mut();
-        match &state.outcome {
-            Outcome::Done(v) => Poll::Ready(Ok(v.clone())),
-            Outcome::Cancelled => Poll::Ready(Err(CancelledError)),
-            Outcome::Pending => {
-                match this.waiter.and_then(|k| state.waiters.get_mut(k)) {
-                    Some(waker) => waker.clone_from(cx.waker()),
-                    None => this.waiter = Some(state.waiters.insert(cx.waker().clone())),
+        let outcome = state.outcome.share();
+        let replaced = match outcome {
+            Outcome::Pending => match this.waiter.and_then(|k| state.waiters.get_mut(k)) {
+                Some(waker) if waker.will_wake(cx.waker()) => None,
+                Some(waker) => Some(std::mem::replace(waker, cx.waker().clone())),
+                None => {
+                    this.waiter = Some(state.waiters.insert(cx.waker().clone()));
+                    None
                 }
-                Poll::Pending
-            }
+            },
+            _ => None,
+        };
+        drop(state);
+        drop(replaced); // a waker's drop is user code: not under the borrow
+        match outcome {
+            Outcome::Pending => Poll::Pending,
+            Outcome::Done(v) => Poll::Ready(Ok(T::clone(&v))), // user code, nothing borrowed
+            Outcome::Cancelled => Poll::Ready(Err(CancelledError)),
         }
     }
 }
 
 impl<T> Drop for Future<T> {
-    /// An awaiter that goes away (its task was cancelled, say) leaves the waiter list.
+    /// An awaiter that goes away (its task was cancelled, say) leaves the waiter list. If it
+    /// goes away *because* it is being cancelled (a timeout dropping it, its task's future being
+    /// dropped by a cancellation), the future is cancelled, as asyncio cancels the future a
+    /// cancelled task awaits.
     fn drop(&mut self) {
         let Some(k) = self.waiter else { return };
-        let removed = match self.inner.state.try_borrow_mut() {
+        let (removed, pending) = match self.inner.state.try_borrow_mut() {
             Ok(mut state) if matches!(state.outcome, Outcome::Pending) => {
-                state.waiters.try_remove(k)
+                (state.waiters.try_remove(k), true)
             }
-            _ => None,
+            _ => (None, false),
         };
         drop(removed); // a waker is dropped outside the borrow
+        if pending && in_cancel_scope() {
+            (self.inner.cancel)(&self.inner);
+        }
     }
 }
 

@@ -110,13 +110,16 @@
 //! | `asyncio.get_running_loop()` | [`get_running_loop`] (a `Result`) |
 //! | `loop.run_until_complete`, `run_forever`, `stop`, `close`, `time`, `call_soon` | methods of [`EventLoop`] |
 //! | `asyncio.create_task`, `ensure_future`, `loop.create_task` | [`create_task`], [`ensure_future`], [`EventLoop::create_task`] |
+//! | `create_task(coro, name=...)` | [`create_task_named`], [`TaskGroup::create_task_named`] |
 //! | `await task` | `task.await` gives `Result<T, `[`TaskError`]`>` |
 //! | `asyncio.Future()`, `loop.create_future()` | [`Future`], [`EventLoop::create_future`] |
+//! | `fut.set_exception(e)`, `fut.exception()` | [`Future::set_exception`], [`Future::exception`] on a `Future<Result<T, E>>` |
 //! | `asyncio.sleep(delay)` | [`sleep`] (seconds as a number, or a `Duration`) |
 //! | `asyncio.gather(*aws)` | [`gather`](fn@gather) (same types), [`gather!`] (mixed types), [`try_gather`] (stop at the first `Err`) |
 //! | `gather(..., return_exceptions=True)` | [`Gather::return_exceptions`] |
 //! | `asyncio.wait(tasks, timeout, return_when)` | [`wait`] with [`Wait::timeout`], [`Wait::return_when`] |
 //! | `task.cancel()`, `current_task()`, `all_tasks()` | [`Task::cancel`], [`current_task`], [`all_tasks`] |
+//! | `task.cancel(msg)`, `cancelling()`, `uncancel()` | [`Task::cancel_with_msg`], [`Task::cancelling`], [`Task::uncancel`] |
 //! | eager tasks (3.12) | [`create_eager_task`], [`LoopBuilder::eager_tasks`] |
 //! | `loop.call_later`, `call_at`, `call_soon_threadsafe`, `run_coroutine_threadsafe` | [`EventLoop::call_later`], [`EventLoop::call_at`], [`ThreadsafeHandle`] |
 //! | `asyncio.to_thread(func)`, `loop.run_in_executor(None, func)` | [`to_thread`], [`EventLoop::run_in_executor`] (a panic in `func` is an `Err`) |
@@ -128,7 +131,7 @@
 //! | `loop.sock_recv`, `sock_recv_into`, `sock_sendall`, `sock_connect`, `sock_accept`, `sock_recvfrom`, `sock_sendto` | [`EventLoop::sock_recv`], [`EventLoop::sock_recv_into`], [`EventLoop::sock_sendall`], [`EventLoop::sock_connect`], [`EventLoop::sock_accept`], [`EventLoop::sock_recvfrom`], [`EventLoop::sock_sendto`] |
 //! | `socket.socket(family, type)` | [`Socket`] with [`Family`] and [`Kind`] (non-blocking) |
 //! | `asyncio.wait_for`, `timeout`, `timeout_at`, `shield`, `as_completed` | [`wait_for`], [`timeout()`], [`timeout_at`], [`shield`], [`as_completed`] |
-//! | `asyncio.TaskGroup` | [`TaskGroup`], failures in an [`ExceptionGroup`] |
+//! | `asyncio.TaskGroup` | [`TaskGroup`], failures in an [`ExceptionGroup`]; a child that raises: [`TaskGroup::create_try_task`] |
 //! | `asyncio.Lock`, `Event`, `Condition`, `Semaphore`, `BoundedSemaphore`, `Barrier` | [`Lock`], [`Event`], [`Condition`], [`Semaphore`], [`BoundedSemaphore`], [`Barrier`] |
 //! | `asyncio.Queue`, `PriorityQueue`, `LifoQueue` | [`Queue`], [`PriorityQueue`], [`LifoQueue`] |
 //! | generators (`yield`, `send`, `close`) and async generators (`async for`) | [`Coroutine`], [`Generator`], [`async_gen`] |
@@ -141,7 +144,8 @@
 //!
 //! - Errors are values: awaiting a task gives `Err(TaskError)` where asyncio raises.
 //! - Cancellation drops the future (its destructors run) instead of raising
-//!   `CancelledError` inside it.
+//!   `CancelledError` inside it; it still travels down the await chain, one await per loop
+//!   iteration (see the README's "Differences from asyncio" for the full list).
 //! - One loop per thread, and tasks are `!Send`: this is a single-threaded runtime.
 //!   Wakers are `Send` and may be woken from any thread.
 //! - The default executor's idle threads exit after a keep-alive ([`DEFAULT_KEEP_ALIVE`]);
@@ -204,8 +208,8 @@ pub use taskgroups::{ExceptionGroup, TaskFailure, TaskGroup, TaskGroupFuture};
 pub use tasks::__private;
 pub use tasks::{
     Awaitable, Delay, Gather, GatherAll, ReturnWhen, Sleep, Task, TaskFuture, TaskRef, TryGather,
-    Wait, all_tasks, create_eager_task, create_task, current_task, ensure_future, gather, sleep,
-    try_gather, wait,
+    Wait, all_tasks, create_eager_task, create_task, create_task_named, current_task,
+    ensure_future, gather, sleep, try_gather, wait,
 };
 pub use threads::{ToThread, to_thread};
 pub use timeouts::{

@@ -1081,13 +1081,33 @@ impl fmt::Debug for ConditionWait<'_> {
 
 /// State shared by [`Semaphore`] and [`BoundedSemaphore`].
 ///
-/// Invariant: if anybody is waiting, `value` is 0. A release grants its permit straight to the
-/// first waiter when there is one and only otherwise increments `value`.
+/// `value` counts the free permits nobody has been granted. As in asyncio 3.13, the semaphore is
+/// FIFO: while any waiter's record is in `waiters` (waiting, or granted but not yet run), a new
+/// `acquire` queues behind it even if `value > 0`, and `locked()` is true. A waiter that takes
+/// its grant, or leaves, hands free permits on to the next waiters (asyncio's `finally: while
+/// self._value > 0: self._wake_up_next()`).
 struct SemaphoreState {
     value: usize,
     /// `Some(initial value)` for a [`BoundedSemaphore`].
     bound: Option<usize>,
     waiters: WaitList<()>,
+}
+
+impl SemaphoreState {
+    /// asyncio's `locked()`: `acquire` would wait, for want of a permit or behind others.
+    fn locked(&self) -> bool {
+        self.value == 0 || !self.waiters.is_empty()
+    }
+
+    /// Grants free permits to waiting records while there are both; returns their wakers.
+    fn wake_waiters(&mut self) -> Vec<Waker> {
+        let mut wakers = Vec::new();
+        while self.value > 0 && self.waiters.n_waiting() > 0 {
+            self.value -= 1;
+            wakers.extend(self.waiters.grant_next(()));
+        }
+        wakers
+    }
 }
 
 type SemaphoreCore = RefCell<SemaphoreState>;
@@ -1100,23 +1120,23 @@ fn semaphore_core(value: usize, bound: Option<usize>) -> Rc<SemaphoreCore> {
     }))
 }
 
-/// Give one permit back: to the first waiter if any, else to the counter. Fails only for a
-/// bounded semaphore already at its initial value.
+/// Give one permit back, waking the first waiter if there is one (asyncio: `_value += 1;
+/// _wake_up_next()`). Fails only for a bounded semaphore already at its initial value.
 fn semaphore_release(core: &SemaphoreCore) -> Result<(), ValueError> {
     let waker = {
         let mut st = core.borrow_mut();
-        match st.waiters.grant_next(()) {
-            Some(waker) => Some(waker),
-            None if st.bound.is_some_and(|bound| st.value >= bound) => {
-                return Err(ValueError::new(
-                    "BoundedSemaphore released too many times",
-                    "release() only permits that were acquired (or forgotten)",
-                ));
-            }
-            None => {
-                st.value += 1;
-                None
-            }
+        if st.bound.is_some_and(|bound| st.value >= bound) {
+            return Err(ValueError::new(
+                "BoundedSemaphore released too many times",
+                "release() only permits that were acquired (or forgotten)",
+            ));
+        }
+        st.value += 1;
+        if st.waiters.n_waiting() > 0 {
+            st.value -= 1;
+            st.waiters.grant_next(())
+        } else {
+            None
         }
     };
     wake(waker);
@@ -1125,7 +1145,7 @@ fn semaphore_release(core: &SemaphoreCore) -> Result<(), ValueError> {
 
 fn semaphore_try_acquire(core: &SemaphoreCore) -> Option<SemaphorePermit<'_>> {
     let mut st = core.borrow_mut();
-    if st.value == 0 {
+    if st.locked() {
         return None;
     }
     st.value -= 1;
@@ -1135,6 +1155,7 @@ fn semaphore_try_acquire(core: &SemaphoreCore) -> Option<SemaphorePermit<'_>> {
 fn semaphore_debug(name: &str, core: &SemaphoreCore, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     let st = core.borrow();
     f.debug_struct(name)
+        .field("locked", &st.locked())
         .field("value", &st.value)
         .field("waiters", &st.waiters.n_waiting())
         .finish()
@@ -1231,7 +1252,9 @@ impl Semaphore {
         semaphore_release(&self.core).expect("an unbounded semaphore cannot be over-released");
     }
 
-    /// Whether `acquire` would wait: asyncio's `sem.locked()`.
+    /// Whether `acquire` would wait: asyncio's `sem.locked()`. True when no permit is free,
+    /// and also while earlier waiters are queued (even one already handed a permit that has not
+    /// run yet): a new `acquire` waits its turn behind them.
     ///
     /// # Examples
     ///
@@ -1242,7 +1265,7 @@ impl Semaphore {
     /// assert!(sem.locked());
     /// ```
     pub fn locked(&self) -> bool {
-        self.core.borrow().value == 0
+        self.core.borrow().locked()
     }
 }
 
@@ -1337,7 +1360,7 @@ impl BoundedSemaphore {
         semaphore_release(&self.core)
     }
 
-    /// Whether `acquire` would wait: asyncio's `sem.locked()`.
+    /// Whether `acquire` would wait: asyncio's `sem.locked()` (see [`Semaphore::locked`]).
     ///
     /// # Examples
     ///
@@ -1347,7 +1370,7 @@ impl BoundedSemaphore {
     /// assert!(sem.locked());
     /// ```
     pub fn locked(&self) -> bool {
-        self.core.borrow().value == 0
+        self.core.borrow().locked()
     }
 }
 
@@ -1433,23 +1456,32 @@ impl<'a> Future for SemaphoreAcquire<'a> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<SemaphorePermit<'a>> {
         let core = self.core;
         let mut st = core.borrow_mut();
-        match self.waiter {
-            // No waiters whenever value > 0 (see SemaphoreState), so this is FIFO-fair.
-            None if st.value > 0 => st.value -= 1,
+        let wakers = match self.waiter {
+            // FIFO: a permit is taken at once only if nobody is queued (see SemaphoreState).
+            None if !st.locked() => {
+                st.value -= 1;
+                Vec::new()
+            }
             None => {
                 self.waiter = Some(st.waiters.push(cx.waker()));
                 return Poll::Pending;
             }
             // A granted permit was already taken off the counter by the releaser.
             Some(id) => match st.waiters.poll(id, cx.waker()) {
-                Polled::Granted(()) => self.waiter = None,
+                Polled::Granted(()) => {
+                    self.waiter = None;
+                    // Permits released while we waited our turn go to those behind us.
+                    st.wake_waiters()
+                }
                 Polled::Waiting(stale) => {
                     drop(st);
                     drop(stale);
                     return Poll::Pending;
                 }
             },
-        }
+        };
+        drop(st);
+        wake_all(wakers);
         Poll::Ready(SemaphorePermit { core })
     }
 }
@@ -1457,11 +1489,17 @@ impl<'a> Future for SemaphoreAcquire<'a> {
 impl Drop for SemaphoreAcquire<'_> {
     fn drop(&mut self) {
         let Some(id) = self.waiter else { return };
-        let (grant, _stale) = self.core.borrow_mut().waiters.cancel(id);
-        if grant.is_some() {
-            // We own a permit we will never use: release it (to the next waiter, if any).
-            let _ = semaphore_release(self.core);
-        }
+        let (wakers, _stale) = {
+            let mut st = self.core.borrow_mut();
+            let (grant, stale) = st.waiters.cancel(id);
+            if grant.is_some() {
+                // We own a permit we will never use: it is free again.
+                st.value += 1;
+            }
+            // Leaving may also unblock those queued behind us (FIFO kept them waiting).
+            (st.wake_waiters(), stale)
+        };
+        wake_all(wakers);
     }
 }
 
@@ -1485,6 +1523,23 @@ impl fmt::Debug for SemaphoreAcquire<'_> {
 /// [`reset`](Barrier::reset) mends it; tasks caught waiting by either get
 /// [`BrokenBarrierError`].
 ///
+/// The barrier goes through asyncio's four states:
+///
+/// ```text
+///              last party arrives                 last released party leaves
+///   filling ----------------------> draining ------------------------------> filling
+///      |  ^                            |
+///      |  | reset() (nobody inside)    | reset() (parties inside: the ones
+///      |  +----------- resetting <-----+          not yet resumed get BrokenBarrierError)
+///      | abort()                     last party leaves
+///      v
+///   broken  (every wait fails, until reset())
+/// ```
+///
+/// While the barrier drains or resets, a task calling `wait` again waits for it to fill anew,
+/// so a fast party cannot overtake the round it just left; a released party that has not run
+/// yet is still inside, and a `reset` or `abort` reaches it.
+///
 /// A waiting task that is cancelled (its future dropped) simply leaves: the barrier then needs one
 /// more arrival, as in asyncio. Clones share the same barrier.
 ///
@@ -1503,11 +1558,58 @@ pub struct Barrier {
     state: Rc<RefCell<BarrierState>>,
 }
 
+/// asyncio's `_BarrierState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Parties arrive and wait.
+    Filling,
+    /// Released: parties leave; new ones wait for the next round.
+    Draining,
+    /// `reset()` while parties were inside: they leave with an error.
+    Resetting,
+    /// `abort()`: every wait fails until `reset()`.
+    Broken,
+}
+
+impl Phase {
+    /// asyncio's names, as `repr(barrier)` shows them.
+    fn name(self) -> &'static str {
+        match self {
+            Phase::Filling => "filling",
+            Phase::Draining => "draining",
+            Phase::Resetting => "resetting",
+            Phase::Broken => "broken",
+        }
+    }
+}
+
 struct BarrierState {
     parties: usize,
-    broken: bool,
-    /// Tasks of the current round, in arrival order; a grant is the task's result.
-    waiters: WaitList<Result<usize, BrokenBarrierError>>,
+    phase: Phase,
+    /// Parties inside `wait`: arrived in this round and not yet left (asyncio's `_count`).
+    count: usize,
+    /// Tasks waiting for the phase to change (asyncio's Condition), in arrival order; every
+    /// change wakes them all and each re-checks what it waits for.
+    waiters: WaitList<()>,
+}
+
+impl BarrierState {
+    /// asyncio's `notify_all`.
+    fn notify_all(&mut self) -> Vec<Waker> {
+        self.waiters.grant_all(|_| ())
+    }
+
+    /// A party leaves `wait` (asyncio's `_exit`): the last one out ends a drain or a reset.
+    fn exit(&mut self) -> Vec<Waker> {
+        self.count -= 1;
+        if self.count > 0 {
+            return Vec::new();
+        }
+        if matches!(self.phase, Phase::Draining | Phase::Resetting) {
+            self.phase = Phase::Filling;
+        }
+        self.notify_all()
+    }
 }
 
 impl Barrier {
@@ -1527,7 +1629,8 @@ impl Barrier {
         assert!(parties > 0, "Barrier::new(0): parties must be > 0");
         let state = BarrierState {
             parties,
-            broken: false,
+            phase: Phase::Filling,
+            count: 0,
             waiters: WaitList::new(),
         };
         Barrier {
@@ -1537,11 +1640,13 @@ impl Barrier {
 
     /// Wait until `parties` tasks are waiting: asyncio's `await barrier.wait()`.
     ///
-    /// Returns this task's arrival index in the round, `0..parties`.
+    /// Returns this task's arrival index in the round, `0..parties`. If the barrier is draining
+    /// or resetting, first waits for it to fill again.
     ///
     /// # Errors
     ///
-    /// [`BrokenBarrierError`] if the barrier is broken, or is aborted or reset while waiting.
+    /// [`BrokenBarrierError`] if the barrier is broken, or is aborted or reset while waiting (or
+    /// after releasing this task, before it resumed).
     ///
     /// # Examples
     ///
@@ -1552,13 +1657,15 @@ impl Barrier {
     pub fn wait(&self) -> BarrierWait<'_> {
         BarrierWait {
             barrier: self,
+            stage: WaitStage::Blocked,
             waiter: None,
         }
     }
 
     /// Return the barrier to its empty, unbroken state: asyncio's `await barrier.reset()`.
     ///
-    /// Tasks waiting in the current round get [`BrokenBarrierError`].
+    /// Tasks inside the barrier (waiting in the current round, or released but not yet resumed)
+    /// get [`BrokenBarrierError`]; the barrier is `resetting` until they have all left.
     ///
     /// # Examples
     ///
@@ -1571,15 +1678,19 @@ impl Barrier {
     pub fn reset(&self) {
         let wakers = {
             let mut st = self.state.borrow_mut();
-            st.broken = false;
-            st.waiters.grant_all(|_| Err(BrokenBarrierError))
+            st.phase = if st.count > 0 {
+                Phase::Resetting
+            } else {
+                Phase::Filling
+            };
+            st.notify_all()
         };
         wake_all(wakers);
     }
 
     /// Break the barrier: asyncio's `await barrier.abort()`.
     ///
-    /// Waiting tasks and every later `wait` get [`BrokenBarrierError`] until
+    /// Tasks inside the barrier and every later `wait` get [`BrokenBarrierError`] until
     /// [`reset`](Barrier::reset).
     ///
     /// # Examples
@@ -1592,8 +1703,8 @@ impl Barrier {
     pub fn abort(&self) {
         let wakers = {
             let mut st = self.state.borrow_mut();
-            st.broken = true;
-            st.waiters.grant_all(|_| Err(BrokenBarrierError))
+            st.phase = Phase::Broken;
+            st.notify_all()
         };
         wake_all(wakers);
     }
@@ -1609,7 +1720,8 @@ impl Barrier {
         self.state.borrow().parties
     }
 
-    /// How many tasks are waiting in the current round: asyncio's `barrier.n_waiting`.
+    /// How many tasks are waiting in the current round while it fills: asyncio's
+    /// `barrier.n_waiting` (0 while draining, resetting or broken).
     ///
     /// # Examples
     ///
@@ -1624,7 +1736,12 @@ impl Barrier {
     /// });
     /// ```
     pub fn n_waiting(&self) -> usize {
-        self.state.borrow().waiters.n_waiting()
+        let st = self.state.borrow();
+        if st.phase == Phase::Filling {
+            st.count
+        } else {
+            0
+        }
     }
 
     /// Whether the barrier is broken (aborted and not reset): asyncio's `barrier.broken`.
@@ -1638,17 +1755,23 @@ impl Barrier {
     /// assert!(barrier.broken());
     /// ```
     pub fn broken(&self) -> bool {
-        self.state.borrow().broken
+        self.state.borrow().phase == Phase::Broken
     }
 }
 
 impl fmt::Debug for Barrier {
+    /// Like asyncio's `repr`: `Barrier { state: "filling", waiters: 2, parties: 5 }`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let st = self.state.borrow();
+        let waiting = if st.phase == Phase::Filling {
+            st.count
+        } else {
+            0
+        };
         f.debug_struct("Barrier")
+            .field("state", &st.phase.name())
+            .field("waiters", &waiting)
             .field("parties", &st.parties)
-            .field("n_waiting", &st.waiters.n_waiting())
-            .field("broken", &st.broken)
             .finish()
     }
 }
@@ -1667,56 +1790,101 @@ impl fmt::Debug for Barrier {
 #[must_use = "futures do nothing unless awaited"]
 pub struct BarrierWait<'a> {
     barrier: &'a Barrier,
+    stage: WaitStage,
+    /// Our record while waiting for the phase to change.
     waiter: Option<WaiterId>,
+}
+
+/// Where a [`BarrierWait`] is (the two `wait_for`s of asyncio's `Barrier.wait`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WaitStage {
+    /// Not inside yet: waiting while the barrier drains or resets (asyncio's `_block`).
+    Blocked,
+    /// Inside with this arrival index, waiting for the round to be released (`_wait`).
+    Inside(usize),
+    /// Returned.
+    Done,
 }
 
 impl Future for BarrierWait<'_> {
     type Output = Result<usize, BrokenBarrierError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut st = self.barrier.state.borrow_mut();
-        if let Some(id) = self.waiter {
-            return match st.waiters.poll(id, cx.waker()) {
-                Polled::Granted(result) => {
-                    self.waiter = None;
-                    Poll::Ready(result)
-                }
+        let this = &mut *self;
+        let mut st = this.barrier.state.borrow_mut();
+        if let Some(id) = this.waiter {
+            match st.waiters.poll(id, cx.waker()) {
+                // Notified: re-check below, like asyncio's `wait_for(predicate)`.
+                Polled::Granted(()) => this.waiter = None,
                 Polled::Waiting(stale) => {
                     drop(st);
                     drop(stale);
-                    Poll::Pending
+                    return Poll::Pending;
                 }
-            };
+            }
         }
-        if st.broken {
-            return Poll::Ready(Err(BrokenBarrierError));
-        }
-        let index = st.waiters.n_waiting();
-        if index + 1 < st.parties {
-            self.waiter = Some(st.waiters.push(cx.waker()));
-            return Poll::Pending;
-        }
-        // Last to arrive: release the round, handing out indices in arrival order.
-        let wakers = st.waiters.grant_all(Ok);
+        let (result, wakers) = match this.stage {
+            WaitStage::Blocked => match st.phase {
+                Phase::Draining | Phase::Resetting => {
+                    this.waiter = Some(st.waiters.push(cx.waker()));
+                    return Poll::Pending;
+                }
+                Phase::Broken => (Err(BrokenBarrierError), Vec::new()),
+                Phase::Filling => {
+                    let index = st.count;
+                    st.count += 1;
+                    if index + 1 < st.parties {
+                        this.stage = WaitStage::Inside(index);
+                        this.waiter = Some(st.waiters.push(cx.waker()));
+                        return Poll::Pending;
+                    }
+                    // Last to arrive: release the round (asyncio's `_release`), then leave.
+                    st.phase = Phase::Draining;
+                    let mut wakers = st.notify_all();
+                    wakers.extend(st.exit());
+                    (Ok(index), wakers)
+                }
+            },
+            WaitStage::Inside(index) => {
+                let result = match st.phase {
+                    Phase::Filling => {
+                        this.waiter = Some(st.waiters.push(cx.waker()));
+                        return Poll::Pending;
+                    }
+                    Phase::Draining => Ok(index),
+                    Phase::Resetting | Phase::Broken => Err(BrokenBarrierError),
+                };
+                (result, st.exit())
+            }
+            WaitStage::Done => panic!("BarrierWait polled after it completed"),
+        };
+        this.stage = WaitStage::Done;
         drop(st);
         wake_all(wakers);
-        Poll::Ready(Ok(index))
+        Poll::Ready(result)
     }
 }
 
 impl Drop for BarrierWait<'_> {
     fn drop(&mut self) {
-        if let Some(id) = self.waiter {
-            // Before the round is released this leaves it; after, there is nothing to hand on.
-            let _left = self.barrier.state.borrow_mut().waiters.cancel(id);
-        }
+        let (wakers, _left) = {
+            let mut st = self.barrier.state.borrow_mut();
+            let left = self.waiter.map(|id| st.waiters.cancel(id));
+            // Cancelled inside the barrier: leave it (asyncio's `finally: _count -= 1; _exit()`).
+            let wakers = match self.stage {
+                WaitStage::Inside(_) => st.exit(),
+                _ => Vec::new(),
+            };
+            (wakers, left)
+        };
+        wake_all(wakers);
     }
 }
 
 impl fmt::Debug for BarrierWait<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BarrierWait")
-            .field("queued", &self.waiter.is_some())
+            .field("stage", &self.stage)
             .finish()
     }
 }

@@ -69,8 +69,8 @@ pub use crate::streams::{
 pub use crate::taskgroups::{ExceptionGroup, TaskFailure, TaskGroup, TaskGroupFuture};
 pub use crate::tasks::{
     Awaitable, Delay, Gather, GatherAll, ReturnWhen, Sleep, Task, TaskFuture, TaskRef, TryGather,
-    Wait, all_tasks, create_eager_task, create_task, current_task, ensure_future, sleep,
-    try_gather, wait,
+    Wait, all_tasks, create_eager_task, create_task, create_task_named, current_task,
+    ensure_future, sleep, try_gather, wait,
 };
 pub use crate::threads::{ToThread, to_thread};
 pub use crate::timeouts::{

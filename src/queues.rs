@@ -27,9 +27,10 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::fmt;
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use crate::locks::{Polled, ValueError, WaitList, WaiterId, wake, wake_all};
 
@@ -325,12 +326,17 @@ impl From<QueueShutDown> for GetNowaitError {
 // ---------------------------------------------------------------------------------------------
 
 /// Where a queue keeps its items; asyncio's `_init`/`_put`/`_get`/`_qsize` hooks.
+///
+/// `push` and `pop` may run user code (a `PriorityQueue` item's `Ord`) and so may panic; the
+/// queue keeps its counters right by looking at `len` afterwards (see `Core::push`).
 trait Container: Default {
     type Item;
     fn with_capacity(capacity: usize) -> Self;
     fn push(&mut self, item: Self::Item);
     fn pop(&mut self) -> Option<Self::Item>;
     fn len(&self) -> usize;
+    /// Every item, in no particular order and without comparing any (for `shutdown`).
+    fn into_items(self) -> Vec<Self::Item>;
 }
 
 /// [`Queue`]: first in, first out.
@@ -347,6 +353,9 @@ impl<T> Container for VecDeque<T> {
     }
     fn len(&self) -> usize {
         VecDeque::len(self)
+    }
+    fn into_items(self) -> Vec<T> {
+        self.into()
     }
 }
 
@@ -365,6 +374,9 @@ impl<T> Container for Vec<T> {
     fn len(&self) -> usize {
         Vec::len(self)
     }
+    fn into_items(self) -> Vec<T> {
+        self
+    }
 }
 
 /// [`PriorityQueue`]: smallest first (`BinaryHeap` is a max-heap, hence `Reverse`).
@@ -381,6 +393,12 @@ impl<T: Ord> Container for BinaryHeap<Reverse<T>> {
     }
     fn len(&self) -> usize {
         BinaryHeap::len(self)
+    }
+    fn into_items(self) -> Vec<T> {
+        self.into_vec()
+            .into_iter()
+            .map(|Reverse(item)| item)
+            .collect()
     }
 }
 
@@ -415,6 +433,12 @@ impl<C: Container> State<C> {
 struct Core<C> {
     state: RefCell<State<C>>,
 }
+
+/// A caught panic's payload.
+type Panic = Box<dyn std::any::Any + Send>;
+
+/// What `Core::push` leaves to do once the borrow is released.
+type Pushed = (Option<Waker>, Option<Panic>);
 
 impl<C: Container> Core<C> {
     fn new(maxsize: usize) -> Self {
@@ -458,31 +482,70 @@ impl<C: Container> Core<C> {
         if st.full() {
             return Err(PutNowaitError::Full(QueueFull(item)));
         }
-        let waker = Self::push(&mut st, item);
+        let pushed = Self::push(&mut st, item);
         drop(st);
-        wake(waker);
+        Self::finish(pushed);
         Ok(())
     }
 
-    /// Store an item that fits; returns the getter to wake.
+    /// Store an item that fits; returns the getter to wake, and the panic of the item's `Ord`
+    /// if it panicked. Even then the counters match the container: a `BinaryHeap` keeps an
+    /// item whose comparison panicked, so it is counted (and a getter told) like any other.
     #[inline]
-    fn push(st: &mut State<C>, item: C::Item) -> Option<std::task::Waker> {
-        st.items.push(item);
-        st.unfinished += 1;
-        st.getters.grant_next(())
+    fn push(st: &mut State<C>, item: C::Item) -> Pushed {
+        let before = st.items.len();
+        let outcome = catch_unwind(AssertUnwindSafe(|| st.items.push(item)));
+        let added = st.items.len() - before;
+        st.unfinished += added;
+        let waker = if added > 0 {
+            st.getters.grant_next(())
+        } else {
+            None
+        };
+        (waker, outcome.err())
+    }
+
+    /// After a `push`, with the borrow released: wake the getter, then re-raise the panic.
+    #[inline]
+    fn finish((waker, panic): Pushed) {
+        wake(waker);
+        if let Some(payload) = panic {
+            resume_unwind(payload);
+        }
+    }
+
+    /// Take the next item; the putter to wake, and a panic of the item's `Ord`. An item lost
+    /// to that panic (a `BinaryHeap` drops the one it was moving) frees its slot and counts as
+    /// done, so that neither `put` nor `join` waits for it forever.
+    #[inline]
+    fn pop(st: &mut State<C>) -> (Option<C::Item>, Option<Waker>, Option<Panic>) {
+        let before = st.items.len();
+        match catch_unwind(AssertUnwindSafe(|| st.items.pop())) {
+            Ok(Some(item)) => (Some(item), st.putters.grant_next(()), None),
+            Ok(None) => (None, None, None),
+            Err(payload) => {
+                let lost = before - st.items.len();
+                st.unfinished -= lost.min(st.unfinished);
+                let waker = if lost > 0 {
+                    st.putters.grant_next(())
+                } else {
+                    None
+                };
+                (None, waker, Some(payload))
+            }
+        }
     }
 
     #[inline]
     fn get_nowait(&self) -> Result<C::Item, GetNowaitError> {
         let mut st = self.state.borrow_mut();
-        match st.items.pop() {
-            Some(item) => {
-                let waker = st.putters.grant_next(());
-                drop(st);
-                wake(waker);
-                Ok(item)
-            }
-            None if st.shut_down => Err(GetNowaitError::ShutDown(QueueShutDown(()))),
+        let (item, waker, panic) = Self::pop(&mut st);
+        let shut_down = st.shut_down;
+        drop(st);
+        Self::finish((waker, panic));
+        match item {
+            Some(item) => Ok(item),
+            None if shut_down => Err(GetNowaitError::ShutDown(QueueShutDown(()))),
             None => Err(GetNowaitError::Empty(QueueEmpty)),
         }
     }
@@ -524,8 +587,19 @@ impl<C: Container> Core<C> {
             wakers.extend(st.putters.grant_all(|_| ()));
             (dropped, wakers)
         };
-        drop(dropped); // items' destructors run with no borrow held
+        // Wake first: the items' destructors are user code, and one that panics must not leave
+        // every blocked put() and join() asleep. Then drop them, with no borrow held; one
+        // destructor's panic still lets the others run (each item is dropped exactly once).
         wake_all(wakers);
+        let mut panic = None;
+        for item in dropped.into_items() {
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(item))) {
+                panic.get_or_insert(payload);
+            }
+        }
+        if let Some(payload) = panic {
+            resume_unwind(payload);
+        }
     }
 
     fn debug(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -586,9 +660,9 @@ impl<C: Container> Future for Put<'_, C> {
             this.waiter = Some(st.putters.push(cx.waker()));
             return Poll::Pending;
         }
-        let waker = Core::push(&mut st, item);
+        let pushed = Core::push(&mut st, item);
         drop(st);
-        wake(waker);
+        Core::<C>::finish(pushed);
         Poll::Ready(Ok(()))
     }
 }
@@ -635,11 +709,16 @@ impl<C: Container> Future for Get<'_, C> {
                 }
             }
         }
-        if let Some(item) = st.items.pop() {
-            let waker = st.putters.grant_next(());
+        let (item, waker, panic) = Core::pop(&mut st);
+        if let Some(item) = item {
             drop(st);
             wake(waker);
             return Poll::Ready(Ok(item));
+        }
+        if panic.is_some() {
+            drop(st);
+            Core::<C>::finish((waker, panic));
+            unreachable!("finish re-raises the panic");
         }
         if st.shut_down {
             return Poll::Ready(Err(QueueShutDown(())));

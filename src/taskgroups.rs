@@ -23,6 +23,11 @@
 //!   and its destructor, which runs however the child ends, counts it out of the group.
 //! - The group is told of a failure at once but aborts from its own poll, one iteration later,
 //!   as asyncio's done callbacks do: siblings that fail in the same iteration are all reported.
+//! - A failure is a panic, or an `Err` from a child started with
+//!   [`create_try_task`](TaskGroup::create_try_task) (asyncio's raised exception).
+//! - Aborting drops the body, which may hold an inner group whose children failed in that same
+//!   iteration: the inner group hands its failures to the outer one as it is dropped, so no
+//!   error is lost (`test_nested_groups_both_cancelled`).
 //! - Nothing here calls user code (a waker, a destructor, a poll) while a `RefCell` of the
 //!   group is borrowed: `abort` collects the children first, then cancels them.
 
@@ -37,8 +42,39 @@ use std::task::{Context, Poll, Waker};
 
 use pin_project_lite::pin_project;
 
-use crate::exceptions::{TaskError, panic_message};
+use crate::exceptions::{BoxError, RaisedError, TaskError, panic_message};
+use crate::runtime::core::with_running;
+use crate::runtime::task::cell::cancel_scope;
 use crate::tasks::{Task, TaskRef, create_task, current_task};
+
+thread_local! {
+    /// The groups whose bodies are being dropped because they abort, innermost last: an inner
+    /// group dropped meanwhile hands them its failures.
+    static ABORTING: RefCell<Vec<Rc<Group>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Drops `group`'s body (its cancellation), collecting the failures of groups inside it. The
+/// body's destructors are user code: a panic there is a failure of the body (asyncio: the body
+/// raised while being cancelled).
+fn drop_body(group: &Rc<Group>, drop_it: impl FnOnce()) {
+    struct Pop;
+    impl Drop for Pop {
+        fn drop(&mut self) {
+            ABORTING.with(|a| a.borrow_mut().pop());
+        }
+    }
+    ABORTING.with(|a| a.borrow_mut().push(group.clone()));
+    let dropped = {
+        let _pop = Pop;
+        catch_unwind(AssertUnwindSafe(|| cancel_scope(drop_it)))
+    };
+    if let Err(payload) = dropped {
+        group.failures.borrow_mut().push(TaskFailure {
+            task: None,
+            error: TaskError::panic(payload),
+        });
+    }
+}
 
 /// Children run together, failing together: asyncio's `asyncio.TaskGroup`.
 ///
@@ -49,8 +85,10 @@ use crate::tasks::{Task, TaskRef, create_task, current_task};
 /// group's future (cancelling the task that awaits it) cancels the children too, and
 /// [`cancel`](TaskGroup::cancel) stops everything without an error.
 ///
-/// A child that returns (even an `Err`) has not failed: only a panic counts, since the group
-/// cannot know which outputs are errors. A child that is cancelled has not failed either.
+/// A child started with [`create_task`](TaskGroup::create_task) fails only by panicking: the
+/// group cannot know which outputs are errors. Start a child that returns `Result` with
+/// [`create_try_task`](TaskGroup::create_try_task) to make its `Err` a failure, as an exception
+/// raised in an asyncio child is. A child that is cancelled has not failed.
 ///
 /// The handle is cheap to clone: children may take one to start more children.
 ///
@@ -226,6 +264,98 @@ impl TaskGroup {
         F: Future + 'static,
         F::Output: 'static,
     {
+        self.spawn_child(|guard| Child {
+            future: Some(future),
+            guard,
+        })
+    }
+
+    /// [`create_task`](TaskGroup::create_task) with a name (asyncio's
+    /// `tg.create_task(coro, name=...)`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// asyncio::run(async {
+    ///     let eg = asyncio::TaskGroup::run(|tg| async move {
+    ///         tg.create_task_named("fetch", async { panic!("timeout") });
+    ///     })
+    ///     .await
+    ///     .unwrap_err();
+    ///     assert_eq!(eg.exceptions()[0].task_name(), Some("fetch"));
+    /// });
+    /// ```
+    pub fn create_task_named<F>(&self, name: impl AsRef<str>, future: F) -> Task<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let name = name.as_ref();
+        // An eager task's first step runs inside create_task: let it name itself then.
+        let eager = with_running(|core| core.eager_tasks).unwrap_or(false);
+        let task = self.spawn_child(|guard| Child {
+            future: Some(Named {
+                name: eager.then(|| name.into()),
+                future,
+            }),
+            guard,
+        });
+        if !eager {
+            task.set_name(name);
+        }
+        task
+    }
+
+    /// Starts a child whose `Err` is a failure of the group, as an exception raised in an
+    /// asyncio child is: the group cancels the other children and the body, and its
+    /// [`ExceptionGroup`] holds the error (see [`TaskError::error`] to downcast it).
+    ///
+    /// The child's own handle gives the `Ok` value, or a [`TaskError`] for which
+    /// [`is_error`](TaskError::is_error) is true and that carries the error's message (the
+    /// group owns the error itself).
+    ///
+    /// # Panics
+    ///
+    /// As [`create_task`](TaskGroup::create_task).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// async fn fetch(url: &str) -> Result<usize, String> {
+    ///     asyncio::sleep(0.1).await;
+    ///     if url.contains("bad") { Err(format!("{url}: not found")) } else { Ok(url.len()) }
+    /// }
+    ///
+    /// asyncio::Runner::virtual_time().run(async {
+    ///     let eg = asyncio::TaskGroup::run(|tg| async move {
+    ///         tg.create_try_task(fetch("http://bad.example"));
+    ///         tg.create_task(asyncio::sleep(3600)); // cancelled when the fetch fails
+    ///     })
+    ///     .await
+    ///     .unwrap_err();
+    ///     assert_eq!(eg.len(), 1);
+    ///     assert_eq!(eg.exceptions()[0].error().error_message(), Some("http://bad.example: not found"));
+    ///     assert_eq!(asyncio::get_running_loop().unwrap().time(), 0.1);
+    /// });
+    /// ```
+    pub fn create_try_task<F, T, E>(&self, future: F) -> Task<T>
+    where
+        F: Future<Output = Result<T, E>> + 'static,
+        T: 'static,
+        E: Into<BoxError> + 'static,
+    {
+        self.spawn_child(|guard| TryChild {
+            future: Some(future),
+            guard,
+        })
+    }
+
+    /// Starts the child future `make` builds around its guard.
+    fn spawn_child<C>(&self, make: impl FnOnce(ChildGuard) -> C) -> Task<C::Output>
+    where
+        C: Future + 'static,
+        C::Output: 'static,
+    {
         let group = &self.group;
         match group.phase.get() {
             Phase::Running => {}
@@ -241,13 +371,10 @@ impl TaskGroup {
         let id = group.next_child.get();
         group.next_child.set(id + 1);
         group.live.set(group.live.get() + 1);
-        let task = create_task(Child {
-            future,
-            guard: ChildGuard {
-                group: group.clone(),
-                id,
-            },
-        });
+        let task = create_task(make(ChildGuard {
+            group: group.clone(),
+            id,
+        }));
         // An eager loop may have run the child to its end already: nothing to cancel then.
         if !task.done() {
             let child = TaskRef::from_task(&task);
@@ -311,10 +438,50 @@ impl fmt::Debug for TaskGroup {
 pin_project! {
     /// A child's future, as the group runs it.
     struct Child<F> {
-        // Declared first: the child's own destructors run before the group counts it out.
+        // Dropped first (by `drop_child`): the child's own destructors run before the group
+        // counts it out, and a panic in them is a failure of the group.
         #[pin]
-        future: F,
+        future: Option<F>,
         guard: ChildGuard,
+    }
+
+    impl<F> PinnedDrop for Child<F> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            drop_child(this.future, this.guard);
+        }
+    }
+}
+
+/// Drops a child's future in place. Its destructors are user code: a panic there (a cleanup
+/// that fails while the group cancels the child, say) is reported to the group like any
+/// failure while the group can still report it, then goes on unwinding into the task, whose
+/// outcome it becomes.
+fn drop_child<F>(future: Pin<&mut Option<F>>, guard: &ChildGuard) {
+    if future.is_none() {
+        return;
+    }
+    let mut future = future;
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| future.set(None))) {
+        if guard.group.phase.get() == Phase::Finished {
+            resume_unwind(payload); // nobody collects it: the task reports it as unretrieved
+        }
+        guard.panicked(payload);
+    }
+}
+
+/// Polls a child's inner future, catching its panic as a failure of the group.
+fn poll_child<F: Future>(
+    future: Pin<&mut Option<F>>,
+    guard: &ChildGuard,
+    cx: &mut Context<'_>,
+) -> Poll<F::Output> {
+    let future = future
+        .as_pin_mut()
+        .expect("a task group child was polled after it completed");
+    match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+        Ok(poll) => poll,
+        Err(payload) => guard.panicked(payload),
     }
 }
 
@@ -335,23 +502,99 @@ impl<F: Future> Future for Child<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let future = this.future;
-        match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
-            Ok(poll) => poll,
-            Err(payload) => {
-                // The group keeps the payload; the task's own handle gets the message.
-                let message = panic_message(&*payload).to_owned();
-                let me = current_task();
-                if let Some(me) = &me {
-                    me.mark_retrieved(); // the group reports it in its ExceptionGroup
-                }
-                this.guard.group.child_failed(TaskFailure {
-                    task: Some(me.map_or_else(String::new, |t| t.get_name())),
-                    error: TaskError::panic(payload),
-                });
-                resume_unwind(Box::new(message))
+        poll_child(this.future, this.guard, cx)
+    }
+}
+
+impl ChildGuard {
+    /// The child panicked: the group keeps the payload; the task's own handle gets the message.
+    fn panicked(&self, payload: Box<dyn std::any::Any + Send>) -> ! {
+        let message = panic_message(&*payload).to_owned();
+        self.failed(TaskError::panic(payload));
+        resume_unwind(Box::new(message))
+    }
+
+    /// Reports the child's failure to the group, which reports it in its ExceptionGroup.
+    fn failed(&self, error: TaskError) {
+        let me = current_task();
+        if let Some(me) = &me {
+            me.mark_retrieved();
+        }
+        self.group.child_failed(TaskFailure {
+            task: Some(me.map_or_else(String::new, |t| t.get_name())),
+            error,
+        });
+    }
+}
+
+pin_project! {
+    /// A [`TaskGroup::create_try_task`] child: its `Err` fails the group like a panic.
+    struct TryChild<F> {
+        #[pin]
+        future: Option<F>,
+        guard: ChildGuard,
+    }
+
+    impl<F> PinnedDrop for TryChild<F> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            drop_child(this.future, this.guard);
+        }
+    }
+}
+
+impl<F, T, E> Future for TryChild<F>
+where
+    F: Future<Output = Result<T, E>>,
+    E: Into<BoxError>,
+{
+    type Output = T;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let this = self.project();
+        match poll_child(this.future, this.guard, cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(value)) => Poll::Ready(value),
+            Poll::Ready(Err(error)) => {
+                // `Into` and `Display` are user code: a panic there is the child's panic.
+                let boxed = catch_unwind(AssertUnwindSafe(|| {
+                    let error: BoxError = error.into();
+                    let message: Box<str> = error.to_string().into();
+                    (error, message)
+                }));
+                let (error, message) = match boxed {
+                    Ok(boxed) => boxed,
+                    Err(payload) => this.guard.panicked(payload),
+                };
+                this.guard.failed(TaskError::from_error(error));
+                // Ends the task as failed with this error (not as a panic: the cell turns this
+                // payload into an error-kind TaskError). `resume_unwind` skips the panic hook.
+                resume_unwind(Box::new(RaisedError(message)))
             }
         }
+    }
+}
+
+pin_project! {
+    /// A child future that names its task as it starts (`create_task_named`).
+    struct Named<F> {
+        name: Option<Box<str>>,
+        #[pin]
+        future: F,
+    }
+}
+
+impl<F: Future> Future for Named<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        if let Some(name) = this.name.take() {
+            if let Some(me) = current_task() {
+                me.set_name(&name);
+            }
+        }
+        this.future.poll(cx)
     }
 }
 
@@ -384,6 +627,16 @@ pin_project! {
             let group = &this.tg.group;
             cancel_all(group.abort());
             group.phase.set(Phase::Finished);
+            // Failures not yet returned: if an enclosing group is dropping us as it aborts,
+            // they are its failures too (asyncio's body would have seen this group raise).
+            let orphans = std::mem::take(&mut *group.failures.borrow_mut());
+            if !orphans.is_empty() {
+                let outer = ABORTING.with(|a| a.borrow().last().cloned());
+                match outer {
+                    Some(outer) => outer.failures.borrow_mut().extend(orphans),
+                    None => drop(orphans),
+                }
+            }
         }
     }
 }
@@ -420,8 +673,9 @@ impl<Fut: Future> Future for TaskGroupFuture<Fut> {
         if must_abort(group) {
             cancel_all(group.abort());
         }
-        if group.phase.get() == Phase::Aborting {
-            this.body.set(None); // the body is cancelled: its destructors run now
+        if group.phase.get() == Phase::Aborting && this.body.is_some() {
+            // The body is cancelled: its destructors run now.
+            drop_body(&this.tg.group, || this.body.set(None));
         }
         if let Some(body) = this.body.as_mut().as_pin_mut() {
             match catch_unwind(AssertUnwindSafe(|| body.poll(cx))) {
@@ -441,7 +695,7 @@ impl<Fut: Future> Future for TaskGroupFuture<Fut> {
             // The body may have failed, cancelled the group, or seen a child fail eagerly.
             if must_abort(group) {
                 cancel_all(group.abort());
-                this.body.set(None);
+                drop_body(&this.tg.group, || this.body.set(None));
             }
         }
         if this.body.is_none() && group.live.get() == 0 {
@@ -632,7 +886,8 @@ impl TaskFailure {
         self.task.as_deref()
     }
 
-    /// What went wrong: a panic, with its message.
+    /// What went wrong: a panic, with its message, or the `Err` of a
+    /// [`create_try_task`](TaskGroup::create_try_task) child ([`TaskError::error`]).
     ///
     /// # Examples
     ///
@@ -657,10 +912,18 @@ impl TaskFailure {
 
 impl fmt::Display for TaskFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let message = self.error.panic_message().unwrap_or("(cancelled)");
+        let (how, message) = match (self.error.panic_message(), self.error.error_message()) {
+            (Some(m), _) => ("panicked", m),
+            (None, Some(m)) => ("failed", m),
+            (None, None) => ("was cancelled", ""),
+        };
         match &self.task {
-            Some(name) => write!(f, "task '{name}' panicked: {message}"),
-            None => write!(f, "the TaskGroup body panicked: {message}"),
+            Some(name) => write!(f, "task '{name}' {how}")?,
+            None => write!(f, "the TaskGroup body {how}")?,
         }
+        if !message.is_empty() {
+            write!(f, ": {message}")?;
+        }
+        Ok(())
     }
 }

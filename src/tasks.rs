@@ -13,7 +13,7 @@ use std::time::Duration;
 use crate::events::{EventLoop, get_event_loop, get_running_loop};
 use crate::exceptions::{InvalidStateError, TaskError};
 use crate::runtime::core::{Core, with_running};
-use crate::runtime::task::cell::{Join, Runnable, TaskCell};
+use crate::runtime::task::cell::{Join, Runnable, TaskCell, in_cancel_scope};
 use crate::runtime::time::wheel::TimerKey;
 
 /// A future scheduled on an event loop: asyncio's `asyncio.Task`.
@@ -87,8 +87,15 @@ impl<T> Task<T> {
     /// is dropped instead of polled, so its destructors run, and awaiting the task gives a
     /// cancelled [`TaskError`]. Returns false if the task had already finished.
     ///
+    /// As in asyncio, the cancellation travels down the await chain: the task (or
+    /// [`Future`](crate::Future)) this one is awaiting when its future is dropped is cancelled
+    /// too, at the next iteration, and so on (not [`shield`](crate::shield)ed ones). A task
+    /// cancelled during its own step (it cancels itself, say) still ends cancelled, even if that
+    /// step returns.
+    ///
     /// Unlike asyncio, the task's code sees no `CancelledError` and cannot refuse: Rust's
-    /// cancellation is dropping the future.
+    /// cancellation is dropping the future. (A request not yet carried out can be withdrawn with
+    /// [`uncancel`](Task::uncancel).)
     ///
     /// # Examples
     ///
@@ -101,7 +108,63 @@ impl<T> Task<T> {
     /// });
     /// ```
     pub fn cancel(&self) -> bool {
-        self.cell.header().request_cancel()
+        self.cell.header().request_cancel(None)
+    }
+
+    /// [`cancel`](Task::cancel) with a message, which the task's [`TaskError`] carries (asyncio's
+    /// `Task.cancel(msg=...)`; see [`TaskError::cancel_message`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// asyncio::run(async {
+    ///     let task = asyncio::create_task(asyncio::sleep(3600));
+    ///     task.cancel_with_msg("user pressed stop");
+    ///     let err = task.await.unwrap_err();
+    ///     assert_eq!(err.cancel_message(), Some("user pressed stop"));
+    /// });
+    /// ```
+    pub fn cancel_with_msg(&self, msg: impl AsRef<str>) -> bool {
+        self.cell.header().request_cancel(Some(msg.as_ref()))
+    }
+
+    /// How many cancellation requests the task has had and not withdrawn with
+    /// [`uncancel`](Task::uncancel) (asyncio's `Task.cancelling()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// asyncio::run(async {
+    ///     let task = asyncio::create_task(asyncio::sleep(3600));
+    ///     assert_eq!(task.cancelling(), 0);
+    ///     task.cancel();
+    ///     task.cancel();
+    ///     assert_eq!(task.cancelling(), 2);
+    /// });
+    /// ```
+    pub fn cancelling(&self) -> u32 {
+        self.cell.header().cancelling()
+    }
+
+    /// Withdraws one cancellation request and returns how many are left (asyncio's
+    /// `Task.uncancel()`). When none is left, a cancellation the loop has not carried out yet
+    /// does not happen: the task goes on running, and so does what it awaits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// asyncio::run(async {
+    ///     let task = asyncio::create_task(async {
+    ///         asyncio::sleep(0).await;
+    ///         "survived"
+    ///     });
+    ///     task.cancel();
+    ///     assert_eq!(task.uncancel(), 0); // changed our mind before the loop acted on it
+    ///     assert_eq!(task.await.unwrap(), "survived");
+    /// });
+    /// ```
+    pub fn uncancel(&self) -> u32 {
+        self.cell.header().uncancel()
     }
 
     /// The task's name (asyncio's `Task.get_name`): `Task-N` unless set.
@@ -199,8 +262,9 @@ impl<T> Task<T> {
         self.cell.header().remove_done_callback(id)
     }
 
-    /// Takes the result if done; otherwise registers the waker.
-    fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<T, TaskError>> {
+    /// Takes the result if done; otherwise registers the waker. Records nothing on the polling
+    /// task: cancelling it does not cancel this one (gather and shield poll this way).
+    pub(crate) fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<T, TaskError>> {
         self.cell.poll_join(cx)
     }
 
@@ -219,7 +283,10 @@ impl<T> IntoFuture for Task<T> {
     type IntoFuture = TaskFuture<T>;
 
     fn into_future(self) -> TaskFuture<T> {
-        TaskFuture { task: self }
+        TaskFuture {
+            task: self,
+            pending: false,
+        }
     }
 }
 
@@ -239,9 +306,16 @@ impl<T> IntoFuture for Task<T> {
 ///     assert_eq!(fut.await.unwrap(), 7);
 /// });
 /// ```
+///
+/// Awaiting a task ties it to the awaiting code, as in asyncio: when that code is cancelled
+/// while the await is pending (its task cancelled, or a timeout or task group dropping it), the
+/// awaited task is cancelled too. Dropping the `TaskFuture` otherwise leaves the task running.
+/// [`shield`](crate::shield) unties them.
 #[must_use = "a TaskFuture does nothing unless awaited (the task runs anyway)"]
 pub struct TaskFuture<T> {
     task: Task<T>,
+    /// Polled and not finished: dropping it inside a cancellation cancels the task.
+    pending: bool,
 }
 
 impl<T> TaskFuture<T> {
@@ -255,7 +329,21 @@ impl<T> Future for TaskFuture<T> {
     type Output = Result<T, TaskError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.task.cell.poll_join(cx)
+        let this = self.get_mut();
+        let out = this.task.cell.poll_join(cx);
+        this.pending = out.is_pending();
+        out
+    }
+}
+
+impl<T> Drop for TaskFuture<T> {
+    fn drop(&mut self) {
+        // Dropped while pending inside a cancellation (the awaiting task's future being dropped
+        // because it was cancelled, a timeout dropping its operation): cancel the task, as the
+        // CancelledError thrown into the awaiting coroutine would. An ordinary drop does not.
+        if self.pending && in_cancel_scope() {
+            self.task.cancel();
+        }
     }
 }
 
@@ -267,14 +355,26 @@ impl<T> fmt::Debug for TaskFuture<T> {
 
 impl<T> fmt::Debug for Task<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = if self.cancelled() {
-            "cancelled"
-        } else if self.done() {
-            "finished"
-        } else {
-            "pending"
-        };
-        write!(f, "<Task {state} name='{}'>", self.get_name())
+        write!(
+            f,
+            "<Task {} name='{}'>",
+            state_name(self.cell.header()),
+            self.get_name()
+        )
+    }
+}
+
+/// What asyncio's `repr(task)` shows first: `pending`, `cancelling`, `finished` or
+/// `cancelled`.
+fn state_name(header: &crate::runtime::task::cell::Header) -> &'static str {
+    if header.is_cancelled() {
+        "cancelled"
+    } else if header.is_done() {
+        "finished"
+    } else if header.cancelling() > 0 {
+        "cancelling"
+    } else {
+        "pending"
     }
 }
 
@@ -319,7 +419,22 @@ impl TaskRef {
 
     /// Asks the task to stop; see [`Task::cancel`].
     pub fn cancel(&self) -> bool {
-        self.task.header().request_cancel()
+        self.task.header().request_cancel(None)
+    }
+
+    /// Asks the task to stop, with a message; see [`Task::cancel_with_msg`].
+    pub fn cancel_with_msg(&self, msg: impl AsRef<str>) -> bool {
+        self.task.header().request_cancel(Some(msg.as_ref()))
+    }
+
+    /// Pending cancellation requests; see [`Task::cancelling`].
+    pub fn cancelling(&self) -> u32 {
+        self.task.header().cancelling()
+    }
+
+    /// Withdraws one cancellation request; see [`Task::uncancel`].
+    pub fn uncancel(&self) -> u32 {
+        self.task.header().uncancel()
     }
 
     /// True once the task has finished.
@@ -347,14 +462,30 @@ impl PartialEq for TaskRef {
 
 impl fmt::Debug for TaskRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = if self.cancelled() {
-            "cancelled"
-        } else if self.done() {
-            "finished"
-        } else {
-            "pending"
-        };
-        write!(f, "<Task {state} name='{}'>", self.get_name())
+        write!(
+            f,
+            "<Task {} name='{}'>",
+            state_name(self.task.header()),
+            self.get_name()
+        )
+    }
+}
+
+impl<T: 'static> From<&Task<T>> for TaskRef {
+    /// A type-erased handle to the same task (to keep in a list of tasks of different types,
+    /// say).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// asyncio::run(async {
+    ///     let task = asyncio::create_task(async { 1 });
+    ///     let any: asyncio::TaskRef = (&task).into();
+    ///     assert_eq!(any.get_name(), task.get_name());
+    /// });
+    /// ```
+    fn from(task: &Task<T>) -> TaskRef {
+        TaskRef::from_task(task)
     }
 }
 
@@ -454,6 +585,76 @@ where
             "create_task: no running event loop; call it inside asyncio::run(...) or a task, \
              or use EventLoop::create_task / asyncio::ensure_future"
         ),
+    }
+}
+
+/// [`create_task`] with a name (asyncio's `create_task(coro, name=...)`): the task has its
+/// name from the start, even an eager task whose first step runs inside this call.
+///
+/// # Panics
+///
+/// If no event loop is running on this thread.
+///
+/// # Examples
+///
+/// ```
+/// asyncio::run(async {
+///     let task = asyncio::create_task_named("fetcher", async {
+///         asyncio::current_task().unwrap().get_name()
+///     });
+///     assert_eq!(task.get_name(), "fetcher");
+///     assert_eq!(task.await.unwrap(), "fetcher");
+/// });
+/// ```
+pub fn create_task_named<F>(name: impl AsRef<str>, future: F) -> Task<F::Output>
+where
+    F: Future + 'static,
+{
+    let name = name.as_ref();
+    let spawned = with_running(|core| {
+        if core.eager_tasks {
+            // The first step runs inside spawn, before we could name the task: let the task
+            // name itself as that step starts.
+            let named = Named {
+                name: Some(name.into()),
+                future,
+            };
+            core.spawn(named)
+        } else {
+            let task = core.spawn(future);
+            task.set_name(name);
+            task
+        }
+    });
+    match spawned {
+        Some(task) => task,
+        None => panic!(
+            "create_task_named: no running event loop; call it inside asyncio::run(...) or a task"
+        ),
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A future that names its task when first polled (for eager tasks; see
+    /// [`create_task_named`]).
+    struct Named<F> {
+        name: Option<Box<str>>,
+        #[pin]
+        future: F,
+    }
+}
+
+impl<F: Future> Future for Named<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        if let Some(name) = this.name.take() {
+            if let Some(me) = current_task() {
+                me.set_name(&name);
+            }
+        }
+        this.future.poll(cx)
     }
 }
 
@@ -567,6 +768,17 @@ pub fn ensure_future<A: Awaitable>(awaitable: A) -> Task<A::Output> {
 pub trait Delay {
     /// The delay as a `Duration`.
     fn into_duration(self) -> Duration;
+
+    /// The delay in seconds with its sign: where asyncio computes a deadline as
+    /// `loop.time() + delay` (`timeout(-11)`, `call_later(-1, ...)`), a negative delay is a
+    /// deadline in the past, earlier than a zero one.
+    #[doc(hidden)]
+    fn into_secs_f64(self) -> f64
+    where
+        Self: Sized,
+    {
+        self.into_duration().as_secs_f64()
+    }
 }
 
 impl Delay for Duration {
@@ -587,11 +799,20 @@ impl Delay for f64 {
             Duration::try_from_secs_f64(self).unwrap_or(Duration::MAX)
         }
     }
+
+    fn into_secs_f64(self) -> f64 {
+        assert!(!self.is_nan(), "the delay is NaN; pass a number of seconds");
+        self
+    }
 }
 
 impl Delay for f32 {
     fn into_duration(self) -> Duration {
         f64::from(self).into_duration()
+    }
+
+    fn into_secs_f64(self) -> f64 {
+        f64::from(self).into_secs_f64()
     }
 }
 
@@ -599,11 +820,19 @@ impl Delay for i32 {
     fn into_duration(self) -> Duration {
         Duration::from_secs(self.max(0) as u64)
     }
+
+    fn into_secs_f64(self) -> f64 {
+        f64::from(self)
+    }
 }
 
 impl Delay for i64 {
     fn into_duration(self) -> Duration {
         Duration::from_secs(self.max(0) as u64)
+    }
+
+    fn into_secs_f64(self) -> f64 {
+        self as f64
     }
 }
 

@@ -37,6 +37,7 @@ use pin_project_lite::pin_project;
 
 use crate::exceptions::TaskError;
 use crate::runtime::core::with_running;
+use crate::runtime::task::cell::cancel_scope;
 use crate::tasks::{
     Awaitable, Deferred, Delay, Sleep, Task, TaskFuture, TaskRef, create_task, ensure_future, sleep,
 };
@@ -133,9 +134,10 @@ impl std::error::Error for TimeoutError {}
 /// has dropped the task's future before it returns. Awaiting a task gives
 /// `Result<T, TaskError>`, so that is the output here too.
 ///
-/// To wait for a task without cancelling it, pass [`shield`]`(task)`, or `&mut` a
-/// [`TaskFuture`] (`task.into_future()`): both are plain futures whose dropping leaves the
-/// task alone.
+/// To wait for a task without cancelling it on timeout, pass `&mut` a [`TaskFuture`]
+/// (`task.into_future()`): the timeout drops only the reference. (Cancelling the task that
+/// awaits still cancels it, as awaiting a task does in asyncio.) [`shield`]`(task)` protects it
+/// from both.
 ///
 /// # Examples
 ///
@@ -224,7 +226,10 @@ impl<F: Future> Guarded<F> {
     fn poll_cancel(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<F::Output>> {
         let mut this = self.project();
         let Some(task) = this.task.as_ref() else {
-            this.fut.set(None); // dropped in place: the operation's destructors run now
+            // Dropped in place: the operation's destructors run now. The drop is its
+            // cancellation, so a task or Future it was awaiting is cancelled too, as the
+            // CancelledError asyncio throws into it would cancel them.
+            cancel_scope(|| this.fut.set(None));
             return Poll::Ready(None);
         };
         if !*this.cancel_sent {
@@ -283,6 +288,7 @@ pub fn wait_for<C: Cancellable>(op: C, timeout: impl Delay) -> WaitFor<C::Future
         timer: sleep(delay),
         delay,
         deadline: None,
+        started: false,
         expiring: false,
     }
 }
@@ -305,6 +311,7 @@ pin_project! {
         timer: Sleep,
         delay: Duration,
         deadline: Option<f64>,
+        started: bool,
         expiring: bool,
     }
 }
@@ -314,17 +321,24 @@ impl<F: Future> Future for WaitFor<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        if this.deadline.is_none() {
+        let first = !*this.started;
+        if first {
+            *this.started = true;
             *this.deadline = loop_time().map(|now| now + this.delay.as_secs_f64());
         }
         if !*this.expiring {
-            if let Poll::Ready(out) = this.op.as_mut().poll_op(cx) {
+            // After the first step, the deadline comes first: asyncio's timeout callback runs
+            // before the operation's next step, so an operation woken in the same iteration
+            // as its deadline (or a zero timeout, whose timer is due at once) is cancelled.
+            if !first && Pin::new(&mut *this.timer).poll(cx).is_ready() {
+                *this.expiring = true;
+            } else if let Poll::Ready(out) = this.op.as_mut().poll_op(cx) {
                 return Poll::Ready(Ok(out));
-            }
-            if Pin::new(&mut *this.timer).poll(cx).is_pending() {
+            } else if Pin::new(&mut *this.timer).poll(cx).is_pending() {
                 return Poll::Pending;
+            } else {
+                *this.expiring = true;
             }
-            *this.expiring = true;
         }
         Poll::Ready(match ready!(this.op.poll_cancel(cx)) {
             Some(out) => Ok(out),
@@ -449,7 +463,8 @@ pub fn timeout(delay: impl Delay) -> Timeout {
              or use asyncio::timeout_at(when), which needs none"
         )
     });
-    timeout_at(now + delay.into_duration().as_secs_f64())
+    // Signed: `timeout(-11)` is a deadline 11 s in the past, as in asyncio.
+    timeout_at(now + delay.into_secs_f64())
 }
 
 /// A [`Timeout`] that expires at loop time `when` (see
@@ -616,7 +631,7 @@ impl fmt::Debug for Timeout {
         write!(f, "<Timeout [{}]", self.shared.state.get().name())?;
         if self.shared.state.get() == State::Entered {
             match self.when() {
-                Some(when) => write!(f, " when={when}")?,
+                Some(when) => write!(f, " when={when:?}")?, // 10.0, as Python prints a float
                 None => write!(f, " when=None")?,
             }
         }
@@ -664,6 +679,49 @@ pin_project! {
         armed: Option<u64>,
         entry: Entry,
     }
+
+    impl<F> PinnedDrop for TimeoutFuture<F> {
+        fn drop(this: Pin<&mut Self>) {
+            // Dropped while running, as its deadline had passed (an enclosing timeout with the
+            // same deadline expired first and dropped it): in asyncio both timers fire in that
+            // iteration, so both timeouts are expired (`test_nested_timeouts`).
+            let this = this.project();
+            let shared = &this.entry.timeout.shared;
+            if this.entry.entered && shared.state.get() == State::Entered {
+                let mut cx = Context::from_waker(Waker::noop());
+                if let Some(timer) = this.timer.as_mut() {
+                    if Pin::new(timer).poll(&mut cx).is_ready() {
+                        shared.state.set(State::Expiring); // Entry's drop makes it Expired
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl<F> TimeoutFuture<F> {
+    /// Arms the timer for the current deadline unless it already is (first poll, or after a
+    /// `reschedule`). A deadline already past gives a zero sleep, due at the next poll.
+    fn arm(timer: &mut Option<Sleep>, armed: &mut Option<u64>, shared: &TimeoutShared) {
+        let generation = shared.generation.get();
+        if *armed == Some(generation) {
+            return;
+        }
+        *armed = Some(generation);
+        *timer = shared.when.get().map(|when| {
+            let now = loop_time().unwrap_or_else(|| {
+                panic!("Timeout::run: no running event loop; await it inside asyncio::run(...)")
+            });
+            sleep(when - now)
+        });
+    }
+
+    /// True if the armed timer has fired; otherwise it will wake `cx`.
+    fn fired(timer: &mut Option<Sleep>, cx: &mut Context<'_>) -> bool {
+        timer
+            .as_mut()
+            .is_some_and(|timer| Pin::new(timer).poll(cx).is_ready())
+    }
 }
 
 impl<F: Future> Future for TimeoutFuture<F> {
@@ -672,7 +730,8 @@ impl<F: Future> Future for TimeoutFuture<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         let shared = &*this.entry.timeout.shared;
-        if !this.entry.entered {
+        let first = !this.entry.entered;
+        if first {
             match shared.state.get() {
                 State::Created => shared.state.set(State::Entered),
                 state => panic!(
@@ -684,30 +743,26 @@ impl<F: Future> Future for TimeoutFuture<F> {
             this.entry.entered = true;
         }
         if shared.state.get() == State::Entered {
-            if let Poll::Ready(out) = this.op.as_mut().poll_op(cx) {
-                shared.state.set(State::Exited);
-                return Poll::Ready(Ok(out));
+            // The body runs until it first waits, however early the deadline. After that the
+            // deadline comes first: asyncio's timeout callback runs before the body's next step
+            // (a deadline already past is a `call_soon`), so `timeout(0)` expires even around a
+            // body that only does `sleep(0)`.
+            let mut expired = false;
+            if !first {
+                Self::arm(this.timer, this.armed, shared);
+                expired = Self::fired(this.timer, cx);
             }
-            // First poll, or the operation (or anyone) rescheduled: arm for the new deadline.
-            let generation = shared.generation.get();
-            if *this.armed != Some(generation) {
-                *this.armed = Some(generation);
-                *this.timer = shared.when.get().map(|when| {
-                    let now = loop_time().unwrap_or_else(|| {
-                        panic!(
-                            "Timeout::run: no running event loop; await it inside asyncio::run(...)"
-                        )
-                    });
-                    sleep(when - now)
-                });
-            }
-            let fired = match this.timer.as_mut() {
-                Some(timer) => Pin::new(timer).poll(cx).is_ready(),
-                None => false,
-            };
-            if !fired {
-                store_waker(&shared.waker, cx.waker());
-                return Poll::Pending;
+            if !expired {
+                if let Poll::Ready(out) = this.op.as_mut().poll_op(cx) {
+                    shared.state.set(State::Exited);
+                    return Poll::Ready(Ok(out));
+                }
+                // First poll, or the operation (or anyone) rescheduled meanwhile.
+                Self::arm(this.timer, this.armed, shared);
+                if !Self::fired(this.timer, cx) {
+                    store_waker(&shared.waker, cx.waker());
+                    return Poll::Pending;
+                }
             }
             shared.state.set(State::Expiring);
         }
@@ -813,8 +868,10 @@ impl<T> Shield<T> {
 impl<T> Future for Shield<T> {
     type Output = Result<T, TaskError>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.fut).poll(cx)
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // Not through the TaskFuture: that would tie the task to the awaiting task's
+        // cancellation, which is exactly what a shield is for.
+        self.fut.task().poll_result(cx)
     }
 }
 

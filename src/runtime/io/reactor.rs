@@ -195,7 +195,6 @@ impl Reactor {
         *self.woken.borrow_mut() = woken;
         delivered
     }
-
 }
 
 impl std::fmt::Debug for Reactor {

@@ -16,6 +16,17 @@
 //! lazily allocated [`Extra`] for the rarely used name and done callbacks), so that type-erased
 //! handles (`TaskRef`, `current_task()`) can reach it.
 //!
+//! # Cancellation travels down the await chain
+//!
+//! asyncio's `Task.cancel()` also cancels the future the task is blocked on (`_fut_waiter`), so
+//! cancelling a task that awaits another task cancels both. Rust cancels by dropping: the loop
+//! drops a cancelled task's future, a timeout drops its operation, a task group drops its body.
+//! Those drops run inside [`cancel_scope`], and an await dropped there while pending
+//! ([`in_cancel_scope`]: a `TaskFuture`, an `asyncio::Future` awaiter) cancels what it awaited,
+//! as the `CancelledError` thrown into the awaiting coroutine would in asyncio. The chain is
+//! walked one await per loop iteration, with no recursion and no bookkeeping on the hot path;
+//! an ordinary drop of a `Task` handle (or of an await) cancels nothing.
+//!
 //! [`Task`]: crate::Task
 
 use std::cell::{Cell, RefCell};
@@ -26,7 +37,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use super::id::TaskId;
-use super::waker::waker;
+use super::waker::{loop_of, waker};
 use crate::exceptions::TaskError;
 
 /// State flags of a task, in [`Header::state`].
@@ -58,6 +69,36 @@ pub(crate) struct Extra {
     name: Option<Box<str>>,
     callbacks: Vec<(u64, DoneCallback)>,
     next_callback: u64,
+    /// `cancel()` calls not undone by `uncancel()` (asyncio's `cancelling()`).
+    cancel_requests: u32,
+    /// The message of the latest `cancel_with_msg`, for the task's `TaskError`.
+    cancel_message: Option<Box<str>>,
+}
+
+thread_local! {
+    /// How many cancelling drops are running on this thread (see [`cancel_scope`]).
+    static CANCEL_SCOPE: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Runs `f` (a drop that *is* a cancellation: a timeout dropping its operation, a task group
+/// dropping its body, the loop dropping a cancelled task's future) so that awaits dropped
+/// inside it cancel what they awaited.
+pub(crate) fn cancel_scope<R>(f: impl FnOnce() -> R) -> R {
+    struct Leave;
+    impl Drop for Leave {
+        fn drop(&mut self) {
+            CANCEL_SCOPE.with(|n| n.set(n.get() - 1));
+        }
+    }
+    CANCEL_SCOPE.with(|n| n.set(n.get() + 1));
+    let _leave = Leave;
+    f()
+}
+
+/// True inside [`cancel_scope`]: a pending await dropped now is being cancelled, not just
+/// forgotten.
+pub(crate) fn in_cancel_scope() -> bool {
+    CANCEL_SCOPE.try_with(|n| n.get() > 0).unwrap_or(false)
 }
 
 /// The untyped part of a task.
@@ -134,15 +175,56 @@ impl Header {
         self.set(flag::RETRIEVED);
     }
 
-    /// Asks for cancellation: the loop drops the future instead of polling it next. Returns
-    /// false if the task is already done.
-    pub(crate) fn request_cancel(&self) -> bool {
+    /// Asks for cancellation (asyncio's `Task.cancel(msg)`): the loop drops the future instead
+    /// of polling it next, and that drop cancels what the task was awaiting (see the module
+    /// docs). Returns false if the task is already done.
+    pub(crate) fn request_cancel(&self, msg: Option<&str>) -> bool {
         if self.is_done() {
             return false;
         }
         self.set(flag::CANCEL_REQUESTED);
+        self.with_extra(|e| {
+            e.cancel_requests = e.cancel_requests.saturating_add(1);
+            if let Some(msg) = msg {
+                e.cancel_message = Some(msg.into());
+            }
+        });
         waker(self.id).wake();
         true
+    }
+
+    /// Pending cancellation requests (asyncio's `Task.cancelling()`).
+    pub(crate) fn cancelling(&self) -> u32 {
+        self.peek_extra(|e| e.map_or(0, |e| e.cancel_requests))
+    }
+
+    /// Undoes one cancellation request (asyncio's `Task.uncancel()`); when none is left, a
+    /// cancellation not yet carried out is withdrawn. Returns the requests left.
+    pub(crate) fn uncancel(&self) -> u32 {
+        let left = self.peek_extra(|e| match e {
+            Some(e) => {
+                e.cancel_requests = e.cancel_requests.saturating_sub(1);
+                e.cancel_requests
+            }
+            None => 0,
+        });
+        if left == 0 && !self.is_done() {
+            self.state.set(self.state.get() & !flag::CANCEL_REQUESTED);
+        }
+        left
+    }
+
+    /// The message the task's cancellation carries, if any.
+    fn cancel_message(&self) -> Option<Box<str>> {
+        self.peek_extra(|e| e.and_then(|e| e.cancel_message.clone()))
+    }
+
+    /// Runs `f` on the Extra if there is one, without allocating it. Same rule as `with_extra`.
+    fn peek_extra<R>(&self, f: impl FnOnce(Option<&mut Extra>) -> R) -> R {
+        let mut extra = self.extra.take();
+        let r = f(extra.as_deref_mut());
+        self.extra.set(extra);
+        r
     }
 
     /// Runs `f` on the Extra (allocating it on first use). `f` must not run user code: the
@@ -156,7 +238,7 @@ impl Header {
 
     /// The task's name: the one set, or `Task-N`.
     pub(crate) fn name(&self) -> String {
-        let name = self.with_extra(|e| e.name.clone());
+        let name = self.peek_extra(|e| e.and_then(|e| e.name.clone()));
         name.map_or_else(|| format!("Task-{}", self.serial), String::from)
     }
 
@@ -205,11 +287,12 @@ impl Header {
     }
 }
 
-/// Stores `waker` in `slot` unless the one there already wakes the same task.
-fn set_waiter(slot: &mut Option<Waker>, waker: &Waker) {
+/// Stores `waker` in `slot` unless the one there already wakes the same task; returns the waker
+/// it replaced, for the caller to drop once its borrow has ended.
+fn set_waiter(slot: &mut Option<Waker>, waker: &Waker) -> Option<Waker> {
     match slot {
-        Some(w) => w.clone_from(waker),
-        None => *slot = Some(waker.clone()),
+        Some(w) if w.will_wake(waker) => None,
+        _ => slot.replace(waker.clone()),
     }
 }
 
@@ -272,6 +355,31 @@ impl<F: Future> TaskCell<F> {
         }
     }
 
+    /// The error of a cancelled task, with the message it was cancelled with.
+    fn cancelled_error(&self) -> TaskError {
+        TaskError::cancelled_with(self.header.cancel_message().as_deref())
+    }
+
+    /// Panics if the task belongs to another loop than the one polling it (the waker says
+    /// which): that task can only make progress while its own loop runs, which cannot happen
+    /// while this one does, so waiting would hang forever.
+    fn check_same_loop(&self, cx: &Context<'_>) {
+        let polling = loop_of(cx.waker()).or_else(|| {
+            crate::runtime::core::with_running(|core| {
+                core.current_task().map(|t| t.header().id().loop_id())
+            })
+            .flatten()
+        });
+        if polling.is_some_and(|l| l != self.header.id.loop_id()) {
+            panic!(
+                "awaited a pending task of another event loop: it can only run when its own \
+                 loop runs, which cannot happen while this one does, so the await would hang \
+                 forever (asyncio: RuntimeError: Task got Future attached to a different loop); \
+                 create the task on the loop that awaits it"
+            );
+        }
+    }
+
     fn finish(&self, result: Result<F::Output, TaskError>) {
         let mut stage = self.stage.borrow_mut();
         let waiter = match &mut *stage {
@@ -280,8 +388,15 @@ impl<F: Future> TaskCell<F> {
         };
         // Drop the future in place (not moving it keeps the pinning promise). Its destructor is
         // user code: if it panics, that panic becomes the task's outcome, as an exception in a
-        // coroutine's cleanup would in asyncio, instead of unwinding through the loop.
-        let dropped = catch_unwind(AssertUnwindSafe(|| *stage = Stage::Consumed));
+        // coroutine's cleanup would in asyncio, instead of unwinding through the loop. When the
+        // task is being cancelled, the drop is its cancellation: what it awaited is cancelled.
+        let cancelling = matches!(&result, Err(e) if e.is_cancelled());
+        let drop_future = || *stage = Stage::Consumed;
+        let dropped = if cancelling {
+            catch_unwind(AssertUnwindSafe(|| cancel_scope(drop_future)))
+        } else {
+            catch_unwind(AssertUnwindSafe(drop_future))
+        };
         let result = match dropped {
             Ok(()) => result,
             Err(payload) => Err(TaskError::panic(payload)),
@@ -318,6 +433,18 @@ impl<F: Future> Runnable for TaskCell<F> {
             Err(payload) => Err(TaskError::panic(payload)),
         };
         drop(stage);
+        let result = match result {
+            // cancel() was called during this last step (the task cancelled itself, say): as
+            // in asyncio (`test_cancel_at_end`), the task still ends cancelled. Its output is
+            // user code to drop; a panic there becomes the outcome instead.
+            Ok(out) if self.header.has(flag::CANCEL_REQUESTED) => {
+                match catch_unwind(AssertUnwindSafe(|| drop(out))) {
+                    Ok(()) => Err(self.cancelled_error()),
+                    Err(payload) => Err(TaskError::panic(payload)),
+                }
+            }
+            result => result,
+        };
         self.finish(result);
         true
     }
@@ -325,7 +452,7 @@ impl<F: Future> Runnable for TaskCell<F> {
     fn cancel(&self) {
         let running = matches!(*self.stage.borrow(), Stage::Running { .. });
         if running {
-            self.finish(Err(TaskError::cancelled()));
+            self.finish(Err(self.cancelled_error()));
         }
     }
 
@@ -341,7 +468,13 @@ impl<F: Future + 'static> Join<F::Output> for TaskCell<F> {
         };
         match &mut *stage {
             Stage::Running { waiter, .. } => {
-                set_waiter(waiter, cx.waker());
+                let first = waiter.is_none();
+                let replaced = set_waiter(waiter, cx.waker());
+                drop(stage);
+                drop(replaced); // a waker's drop is user code: not under the borrow
+                if first {
+                    self.check_same_loop(cx);
+                }
                 Poll::Pending
             }
             Stage::Finished(_) => {
@@ -361,17 +494,20 @@ impl<F: Future + 'static> Join<F::Output> for TaskCell<F> {
     {
         let stage = self.stage.try_borrow().ok()?;
         match &*stage {
-            Stage::Finished(Ok(v)) => Some(Ok(v.clone())),
+            Stage::Finished(Ok(_)) => {}
             Stage::Finished(Err(e)) => {
                 self.header.set(flag::RETRIEVED);
-                Some(Err(if e.is_cancelled() {
-                    TaskError::cancelled()
-                } else {
-                    TaskError::panic(Box::new(e.panic_message().unwrap_or("").to_owned()))
-                }))
+                return Some(Err(e.duplicate()));
             }
-            _ => None,
+            _ => return None,
         }
+        // `T::clone` is user code: clone from a shared borrow that a re-entrant poll of this
+        // task would fail on cleanly (the "task awaits itself" panic), never from under a
+        // mutable one.
+        let Stage::Finished(Ok(v)) = &*stage else {
+            unreachable!()
+        };
+        Some(Ok(v.clone()))
     }
 
     fn poll_done(&self, cx: &mut Context<'_>) -> Poll<()> {
@@ -380,7 +516,13 @@ impl<F: Future + 'static> Join<F::Output> for TaskCell<F> {
         };
         match &mut *stage {
             Stage::Running { waiter, .. } => {
-                set_waiter(waiter, cx.waker());
+                let first = waiter.is_none();
+                let replaced = set_waiter(waiter, cx.waker());
+                drop(stage);
+                drop(replaced); // a waker's drop is user code: not under the borrow
+                if first {
+                    self.check_same_loop(cx);
+                }
                 Poll::Pending
             }
             _ => Poll::Ready(()),
@@ -402,7 +544,7 @@ impl<F: Future> Drop for TaskCell<F> {
             return;
         }
         if let Stage::Finished(Err(e)) = self.stage.get_mut() {
-            if let Some(msg) = e.panic_message() {
+            if let Some(msg) = e.panic_message().or(e.error_message()) {
                 crate::runtime::core::report_unretrieved(&self.header.name(), msg);
             }
         }

@@ -37,6 +37,12 @@ pub(crate) fn is_task_waker(waker: &Waker) -> bool {
     std::ptr::eq(waker.vtable(), &VTABLE)
 }
 
+/// The loop a waker made by [`waker`] belongs to; `None` for any other waker (one a combinator
+/// or another executor made).
+pub(crate) fn loop_of(waker: &Waker) -> Option<usize> {
+    std::ptr::eq(waker.vtable(), &VTABLE).then(|| TaskId::from_bits(waker.data().addr()).loop_id())
+}
+
 /// The waker for `id`.
 #[inline]
 pub(crate) fn waker(id: TaskId) -> Waker {

@@ -15,6 +15,11 @@ use std::time::{Duration, Instant};
 /// Nanoseconds in one tick (1 ms).
 const TICK_NS: u64 = 1_000_000;
 
+/// The tick of loop time 0. Ticks start this far up (about 35 years of milliseconds) so that
+/// deadlines in the past, even before the loop's time 0 (`call_later(-2, ...)` on a fresh
+/// virtual clock), are ticks too and keep their order; earlier ones saturate at tick 0.
+const ORIGIN: u64 = 1 << 40;
+
 /// `d` in nanoseconds, saturating at `u64::MAX`.
 #[inline]
 fn nanos(d: Duration) -> u64 {
@@ -70,7 +75,7 @@ impl Clock {
     /// The current tick, rounded down.
     #[inline]
     pub(crate) fn now_tick(&self) -> u64 {
-        nanos(self.elapsed()) / TICK_NS
+        ORIGIN + nanos(self.elapsed()) / TICK_NS
     }
 
     /// The tick at which a timer of `delay` from now is due, rounded up. `u64::MAX` means
@@ -80,24 +85,74 @@ impl Clock {
         // u64 nanoseconds last 584 years; a delay beyond that saturates to "never". (u128
         // arithmetic here showed up as a tenth of the cost of creating a timer.)
         match nanos(self.elapsed()).checked_add(nanos(delay)) {
-            Some(due) if due != u64::MAX => due.div_ceil(TICK_NS),
+            Some(due) if due != u64::MAX => ORIGIN + due.div_ceil(TICK_NS),
             _ => u64::MAX,
+        }
+    }
+
+    /// The tick of loop time `when` (seconds, as `time()` gives them), rounded up; it may be
+    /// in the past, even before time 0, and then keeps its order among past deadlines
+    /// (asyncio's `call_at(when)`, and `call_later(delay)` as `call_at(time() + delay)` with a
+    /// negative delay). `u64::MAX` means "never" (infinite or too far).
+    ///
+    /// # Panics
+    ///
+    /// If `when` is NaN.
+    pub(crate) fn deadline_at(&self, when: f64) -> u64 {
+        assert!(
+            !when.is_nan(),
+            "a deadline is NaN; pass a loop time in seconds"
+        );
+        // Milliseconds as f64 are exact far beyond any loop time (2^53 ms is 285,000 years).
+        let tick = ORIGIN as f64 + (when * 1_000.0).ceil();
+        if tick <= 0.0 {
+            0
+        } else if tick >= (u64::MAX - 1) as f64 {
+            u64::MAX
+        } else {
+            tick as u64
         }
     }
 
     /// How long the real clock has until `tick`; zero if it has passed.
     pub(crate) fn until(&self, tick: u64) -> Duration {
-        let target = Duration::from_millis(tick);
+        let target = Duration::from_millis(tick.saturating_sub(ORIGIN));
         target.saturating_sub(self.elapsed())
     }
 
     /// Virtual clock only: jump forward to `tick`.
     pub(crate) fn jump_to(&self, tick: u64) {
         if let Clock::Virtual(ns) = self {
-            let target = tick.saturating_mul(TICK_NS);
+            let target = tick.saturating_sub(ORIGIN).saturating_mul(TICK_NS);
             if target > ns.get() {
                 ns.set(target);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn past_deadlines_are_ticks_in_order_even_before_time_zero() {
+        let clock = Clock::virtual_clock();
+        let now = clock.now_tick();
+        assert_eq!(clock.deadline_at(0.0), now);
+        assert_eq!(clock.deadline_after(Duration::ZERO), now);
+        let (minus1, minus2) = (clock.deadline_at(-1.0), clock.deadline_at(-2.0));
+        assert!(minus2 < minus1 && minus1 < now);
+        assert_eq!(now - minus1, 1_000);
+        assert_eq!(
+            clock.deadline_at(1.5),
+            clock.deadline_after(Duration::from_millis(1500))
+        );
+        assert_eq!(clock.deadline_at(f64::INFINITY), u64::MAX);
+        assert_eq!(clock.deadline_at(f64::NEG_INFINITY), 0);
+        // A jump to a tick lands on its loop time.
+        clock.jump_to(clock.deadline_at(2.0));
+        assert_eq!(clock.time(), 2.0);
+        assert_eq!(clock.until(clock.deadline_at(1.0)), Duration::ZERO);
     }
 }

@@ -29,8 +29,11 @@
 //!   lowest non-empty level, found with `rotate_right` + `trailing_zeros` on
 //!   its bitmap; timers are never scanned.
 //! * A deadline `<= elapsed` goes into the level-0 slot of `elapsed`, so the
-//!   next [`Wheel::advance`] fires it (such entries fire FIFO, as if their
-//!   deadline were `elapsed`).
+//!   next [`Wheel::advance`] fires it. That slot holds only due entries, and
+//!   they are kept sorted by deadline (an insert walks back from the tail past
+//!   later deadlines, usually zero steps), so timers already in the past still
+//!   fire in deadline order, FIFO among equals: asyncio's heap runs
+//!   `call_later(-1, a); call_later(-2, b)` as b, a.
 //! * Deadlines whose difference from `elapsed` reaches past bit 35 are
 //!   clamped into level 5, in the slot of their deadline's bits 30..36; the
 //!   real deadline stays in the entry. Level 5 is thus a ring shared by many
@@ -232,6 +235,11 @@ impl Wheel {
             "timer wheel: more than {NIL} timers pending at once"
         );
         let (level, slot) = self.placement(deadline);
+        if deadline < self.elapsed {
+            // Overdue: its place in the due slot is by deadline, not at the tail.
+            self.insert_due(slot, key as u32, deadline, waker);
+            return key;
+        }
         let prev = self.push_back(level, slot, key as u32, deadline);
         let (prev, next) = Entry::links(prev, NIL, level, slot);
         let inserted = self.slab.insert(Entry {
@@ -242,6 +250,36 @@ impl Wheel {
         });
         debug_assert_eq!(inserted, key);
         key
+    }
+
+    /// Inserts an overdue entry into the due slot (level 0, slot of `elapsed`) after the last
+    /// entry whose deadline is not later than its own.
+    fn insert_due(&mut self, slot: usize, key: u32, deadline: u64, waker: Waker) {
+        let mut after = self.levels[0].slots[slot].tail;
+        while after != NIL && self.slab[after as usize].deadline > deadline {
+            after = self.slab[after as usize].prev();
+        }
+        let before = match after {
+            NIL => self.levels[0].slots[slot].head,
+            a => self.slab[a as usize].next(),
+        };
+        let (prev, next) = Entry::links(after, before, 0, slot);
+        let inserted = self.slab.insert(Entry {
+            deadline,
+            waker,
+            prev,
+            next,
+        });
+        debug_assert_eq!(inserted, key as usize);
+        match after {
+            NIL => self.levels[0].slots[slot].head = key,
+            a => self.slab[a as usize].set_next(key),
+        }
+        match before {
+            NIL => self.levels[0].slots[slot].tail = key,
+            b => self.slab[b as usize].set_prev(key),
+        }
+        self.levels[0].occupied |= 1 << slot;
     }
 
     /// Replaces the stored waker with a clone of `waker` unless the stored one
@@ -281,8 +319,8 @@ impl Wheel {
     /// The earliest tick at which [`Wheel::advance`] has work: the start
     /// tick of the next occupied slot. For a higher level this may be a
     /// cascade point before the real deadline, but it is never after the
-    /// earliest pending deadline (nor before `elapsed()`). `None` when no
-    /// entry is pending.
+    /// earliest pending deadline (nor before `elapsed()`: an overdue entry is
+    /// due at `elapsed()`). `None` when no entry is pending.
     #[inline]
     pub(crate) fn next_expiration(&self) -> Option<u64> {
         self.next_slot().map(|(_, _, start)| start)
@@ -544,6 +582,41 @@ mod tests {
     }
 
     #[test]
+    fn overdue_deadlines_fire_in_deadline_order() {
+        // asyncio: call_later(-1, a); call_later(-2, b) runs b, then a. Deadlines already past
+        // when inserted keep their order among themselves and with one due right now.
+        let log = Log::default();
+        let mut fired = Vec::new();
+        let mut wheel = Wheel::new();
+        wheel.advance(10_000, &mut fired);
+        let deadlines = [9_000u64, 8_000, 10_000, 9_500, 8_000, 0, 9_999];
+        for (id, &d) in deadlines.iter().enumerate() {
+            wheel.insert(d, recorder(id as u64, &log));
+        }
+        wheel.insert(10_001, recorder(99, &log));
+        wheel.advance(10_000, &mut fired);
+        let mut expected: Vec<u64> = (0..deadlines.len() as u64).collect();
+        expected.sort_by_key(|&id| deadlines[id as usize]); // stable: FIFO among equals
+        assert_eq!(fired_ids(&mut fired, &log), expected);
+        wheel.advance(10_001, &mut fired);
+        assert_eq!(fired_ids(&mut fired, &log), [99]);
+        // Removing overdue entries keeps the slot's links right.
+        let mut wheel = Wheel::new();
+        wheel.advance(500, &mut fired);
+        let keys: Vec<_> = [300u64, 100, 200, 400]
+            .iter()
+            .enumerate()
+            .map(|(id, &d)| wheel.insert(d, recorder(id as u64, &log)))
+            .collect();
+        wheel.remove(keys[2]); // 200, in the middle
+        wheel.remove(keys[3]); // 400, the tail
+        wheel.insert(250, recorder(7, &log));
+        wheel.advance(500, &mut fired);
+        assert_eq!(fired_ids(&mut fired, &log), [1, 7, 0]);
+        assert_eq!(wheel.next_expiration(), None);
+    }
+
+    #[test]
     fn never_fires_early() {
         let mut fired = Vec::new();
         for start in [0u64, 1, 63, 4095, (1 << 30) - 1, WHEEL_RANGE - 5] {
@@ -725,7 +798,12 @@ mod tests {
         for _ in 0..ops {
             match rng.below(100) {
                 0..45 => {
-                    let d = wheel.elapsed().saturating_add(delay(&mut rng));
+                    // Now and then a deadline already past (asyncio's negative delays).
+                    let d = if rng.below(8) == 0 {
+                        wheel.elapsed().saturating_sub(rng.below(100))
+                    } else {
+                        wheel.elapsed().saturating_add(delay(&mut rng))
+                    };
                     let key = wheel.insert(d, recorder(seq, &log));
                     assert_eq!(wheel.deadline(key), d);
                     model.insert((d, seq), key);
@@ -752,6 +830,8 @@ mod tests {
                     let earliest = model.keys().next().map(|m| m.0);
                     assert_eq!(next.is_some(), earliest.is_some());
                     if let (Some(n), Some(e)) = (next, earliest) {
+                        // An overdue entry is due now: at `elapsed`, not at its deadline.
+                        let e = e.max(wheel.elapsed());
                         assert!(n <= e && n >= wheel.elapsed(), "{n} {e} {wheel:?}");
                     }
                     let elapsed = wheel.elapsed();
