@@ -127,7 +127,9 @@ impl Runner {
     /// does this too.
     pub fn close(&self) {
         if !self.event_loop.is_running() {
-            self.event_loop.core().cancel_all(&|_| {});
+            self.event_loop
+                .core()
+                .cancel_all(crate::runtime::core::Leftovers::Run, &|_| {});
             let shutdown = self.event_loop.shutdown_default_executor();
             let _ = self.event_loop.run_until_complete(shutdown);
             let _ = self.event_loop.close();

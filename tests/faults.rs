@@ -159,3 +159,39 @@ fn a_waker_that_panics_when_a_task_finishes_does_not_stop_the_loop() {
         seen.borrow()
     );
 }
+
+#[test]
+fn an_unretrieved_failure_goes_to_the_tasks_own_loop() {
+    let (a, seen_a) = recording_loop();
+    let (b, seen_b) = recording_loop();
+    // A task of loop `a` fails; its handle is kept, then dropped while loop `b` runs.
+    let task = a.create_task(async { panic!("a's task failed") });
+    a.run_until_complete(asyncio::sleep(0)).unwrap();
+    b.run_until_complete(async move {
+        drop(task);
+    })
+    .unwrap();
+    assert!(
+        seen_a
+            .borrow()
+            .iter()
+            .any(|m| m.contains("never retrieved")),
+        "{:?}",
+        seen_a.borrow()
+    );
+    assert!(seen_b.borrow().is_empty(), "{:?}", seen_b.borrow());
+}
+
+#[test]
+fn done_callbacks_of_tasks_cancelled_at_shutdown_run_on_their_loop() {
+    // asyncio.run cancels leftover tasks, then runs the loop so their callbacks run in it.
+    let ran_in_loop = Rc::new(RefCell::new(None));
+    let r = ran_in_loop.clone();
+    asyncio::run(async move {
+        let leftover = asyncio::create_task(std::future::pending::<()>());
+        leftover.add_done_callback(move |t| {
+            *r.borrow_mut() = Some((t.cancelled(), asyncio::get_running_loop().is_ok()));
+        });
+    });
+    assert_eq!(*ran_in_loop.borrow(), Some((true, true)));
+}

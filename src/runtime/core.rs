@@ -141,6 +141,15 @@ pub(crate) struct Config {
 /// thread or process to answer over loopback, short enough that tests stay quick.
 pub(crate) const DEFAULT_AUTOJUMP_THRESHOLD: Duration = Duration::from_millis(250);
 
+/// What `cancel_all` does with queued callbacks and timers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Leftovers {
+    /// Keep them for the loop to run (the shutdown of `asyncio.run`).
+    Run,
+    /// Drop them unrun (`close()`).
+    Drop,
+}
+
 /// How deep eager first steps may nest before a new eager task is queued instead (each
 /// level is a few stack frames of poll; this keeps the whole chain far from the stack's end).
 const MAX_EAGER_DEPTH: u32 = 128;
@@ -226,15 +235,40 @@ fn debug_from_env() -> bool {
     std::env::var_os("ASYNCIO_DEBUG").is_some_and(|v| !v.is_empty() && v != "0")
 }
 
-/// Reports a failed task nobody awaited (asyncio: "Task exception was never retrieved").
-pub(crate) fn report_unretrieved(task: &str, message: &str) {
-    report(ExceptionContext {
+thread_local! {
+    /// The loops made on this thread, by loop number: a task's own loop, for what concerns it
+    /// when that loop is not the running one (its unretrieved failure, its done callbacks).
+    static LOOPS: RefCell<Vec<(usize, Weak<Core>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The loop numbered `loop_id`, if it was made on this thread and is alive.
+fn loop_on_this_thread(loop_id: usize) -> Option<Rc<Core>> {
+    LOOPS
+        .try_with(|loops| {
+            loops
+                .borrow()
+                .iter()
+                .find(|(id, _)| *id == loop_id)
+                .and_then(|(_, core)| core.upgrade())
+        })
+        .ok()
+        .flatten()
+}
+
+/// Reports a failed task nobody awaited (asyncio: "Task exception was never retrieved") to
+/// the task's own loop's handler (else the running loop's, else stderr).
+pub(crate) fn report_unretrieved(loop_id: usize, task: &str, message: &str) {
+    let context = ExceptionContext {
         message: format!(
             "Task exception was never retrieved\ntask: <Task finished name='{task}'> panicked: {message}"
         ),
         task: Some(task.to_owned()),
         panic: Some(message.to_owned()),
-    });
+    };
+    match loop_on_this_thread(loop_id) {
+        Some(core) => core.report(context),
+        None => report(context),
+    }
 }
 
 /// Hands an error the program cannot otherwise see to the running loop's exception handler,
@@ -279,11 +313,13 @@ pub(crate) fn wake_contained(waker: Waker) {
     }
 }
 
-/// Schedules a done callback on the running loop, or calls it now if no loop runs.
-pub(crate) fn schedule_callback(cb: DoneCallback) {
-    match with_running(Core::rc) {
-        Some(core) => core.call_soon(callback(cb)),
-        None => cb(),
+/// Schedules a done callback of a task of loop `loop_id` on that loop (asyncio calls a done
+/// callback with the future's own loop's `call_soon`), even while it is not running; if it
+/// is closed or gone, calls it now.
+pub(crate) fn schedule_callback(loop_id: usize, cb: DoneCallback) {
+    match loop_on_this_thread(loop_id) {
+        Some(core) if !core.closed.get() => core.call_soon(callback(cb)),
+        _ => cb(),
     }
 }
 
@@ -324,7 +360,7 @@ impl Drop for Enter<'_> {
 impl Core {
     pub(crate) fn new(config: &Config) -> Rc<Core> {
         let (loop_id, remote) = remote::register();
-        Rc::new_cyclic(|this| Core {
+        let core = Rc::new_cyclic(|this| Core {
             this: this.clone(),
             loop_id,
             remote,
@@ -357,7 +393,9 @@ impl Core {
             stopping: Cell::new(false),
             closed: Cell::new(false),
             threads: OnceCell::new(),
-        })
+        });
+        LOOPS.with(|loops| loops.borrow_mut().push((loop_id, core.weak())));
+        core
     }
 
     /// A strong reference to this loop.
@@ -904,9 +942,13 @@ impl Core {
 
     // ----- shutting down ---------------------------------------------------------------------
 
-    /// Drops every task's future (cancelling it) and forgets queued work. Tasks spawned by
-    /// destructors meanwhile are cancelled too. `on_pending` sees each task that was pending.
-    pub(crate) fn cancel_all(&self, on_pending: &dyn Fn(&dyn Runnable)) {
+    /// Drops every task's future (cancelling it). Tasks spawned by destructors meanwhile are
+    /// cancelled too. `on_pending` sees each task that was pending.
+    ///
+    /// With `Leftovers::Run` (asyncio.run's shutdown), callbacks stay queued, done callbacks
+    /// of the cancelled tasks among them, for the loop to run before it closes; with
+    /// `Leftovers::Drop` (`close()`), they are dropped unrun, with the timers.
+    pub(crate) fn cancel_all(&self, leftovers: Leftovers, on_pending: &dyn Fn(&dyn Runnable)) {
         for _ in 0..64 {
             let tasks: Vec<Rc<dyn Runnable>> = self
                 .tasks
@@ -914,9 +956,14 @@ impl Core {
                 .drain()
                 .map(|slot| slot.task)
                 .collect();
-            let queued = std::mem::take(&mut *self.ready.borrow_mut());
-            let callbacks = std::mem::take(&mut *self.callbacks.borrow_mut());
-            let timed = std::mem::take(&mut *self.timed.borrow_mut());
+            let (queued, callbacks, timed) = match leftovers {
+                Leftovers::Run => Default::default(),
+                Leftovers::Drop => (
+                    std::mem::take(&mut *self.ready.borrow_mut()),
+                    std::mem::take(&mut *self.callbacks.borrow_mut()),
+                    std::mem::take(&mut *self.timed.borrow_mut()),
+                ),
+            };
             for (_, (_, timer)) in &timed {
                 if let Some(timer) = timer {
                     self.timer_remove(*timer);
@@ -954,7 +1001,7 @@ impl Core {
         if !self.closed.replace(true) {
             // Callbacks posted from other threads from now on are dropped, not kept.
             self.remote.close();
-            self.cancel_all(&|task| {
+            self.cancel_all(Leftovers::Drop, &|task| {
                 let name = task.header().name();
                 self.report(ExceptionContext {
                     message: format!(
@@ -976,6 +1023,8 @@ impl Core {
 impl Drop for Core {
     fn drop(&mut self) {
         remote::unregister(self.loop_id);
+        let id = self.loop_id;
+        let _ = LOOPS.try_with(|loops| loops.borrow_mut().retain(|(l, _)| *l != id));
         let tasks = std::mem::take(self.tasks.get_mut());
         for (_, slot) in tasks {
             contain("cancelling a task", || slot.task.cancel());
@@ -1055,7 +1104,7 @@ mod tests {
         lp.create_task(sleep(100));
         lp.run_until_complete(sleep(0)).unwrap();
         assert_eq!(lp.core().timer_count(), 1);
-        lp.core().cancel_all(&|_| {});
+        lp.core().cancel_all(Leftovers::Drop, &|_| {});
         assert_eq!(lp.core().timer_count(), 0);
         assert_eq!(lp.core().task_count(), 0);
     }

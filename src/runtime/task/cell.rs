@@ -250,7 +250,7 @@ impl Header {
     /// scheduled at once. Returns an id for `remove_done_callback`.
     pub(crate) fn add_done_callback(&self, cb: DoneCallback) -> u64 {
         if self.is_done() {
-            crate::runtime::core::schedule_callback(cb);
+            crate::runtime::core::schedule_callback(self.id.loop_id(), cb);
             return u64::MAX;
         }
         self.with_extra(|e| {
@@ -281,7 +281,7 @@ impl Header {
             let callbacks = std::mem::take(&mut extra.callbacks);
             self.extra.set(Some(extra));
             for (_, cb) in callbacks {
-                crate::runtime::core::schedule_callback(cb);
+                crate::runtime::core::schedule_callback(self.id.loop_id(), cb);
             }
         }
     }
@@ -545,7 +545,11 @@ impl<F: Future> Drop for TaskCell<F> {
         }
         if let Stage::Finished(Err(e)) = self.stage.get_mut() {
             if let Some(msg) = e.panic_message().or(e.error_message()) {
-                crate::runtime::core::report_unretrieved(&self.header.name(), msg);
+                crate::runtime::core::report_unretrieved(
+                    self.header.id().loop_id(),
+                    &self.header.name(),
+                    msg,
+                );
             }
         }
     }
