@@ -48,10 +48,20 @@ fn accept_out_of_descriptors_is_reported_and_serving_goes_on() {
                 "127.0.0.1",
                 0,
             )
+            .start_serving(false)
             .await
             .unwrap();
             let port = server.sockets()[0].inet().unwrap().port();
-            // Room for the six clients below and two or three accepted connections.
+            // Six clients connect before the server accepts anything (the kernel queues them
+            // in the backlog), each with a line to echo.
+            let mut socks = Vec::new();
+            for i in 0..6 {
+                let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+                s.write_all(format!("client {i}\n").as_bytes()).unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+                socks.push(s);
+            }
+            // Room for two (or three) accepted connections only.
             let mut limit = libc::rlimit {
                 rlim_cur: 0,
                 rlim_max: 0,
@@ -59,24 +69,18 @@ fn accept_out_of_descriptors_is_reported_and_serving_goes_on() {
             // SAFETY: getrlimit/setrlimit with a live, correctly typed struct.
             unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut limit) };
             let old = limit.rlim_cur;
-            limit.rlim_cur = limit_leaving(8);
+            limit.rlim_cur = limit_leaving(2);
             // SAFETY: as above.
             assert_eq!(
                 unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raw const limit) },
                 0
             );
 
-            // Six clients connect from a thread (blocking sockets) and each sends a line. The
-            // server can accept only some of them at first; each client that got its echo
-            // hangs up, which frees a descriptor of the server's for the next one.
+            server.start_serving().await.unwrap();
+            // The server can accept only some of them at first; each client that got its
+            // echo hangs up (on a thread: blocking reads), which frees a descriptor of the
+            // server's for the next one.
             let clients = std::thread::spawn(move || {
-                let mut socks = Vec::new();
-                for i in 0..6 {
-                    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-                    s.write_all(format!("client {i}\n").as_bytes()).unwrap();
-                    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-                    socks.push(s);
-                }
                 let mut echoed = 0;
                 let mut buf = [0u8; 64];
                 for mut s in socks {

@@ -22,7 +22,6 @@
 
 use std::any::Any;
 use std::cell::{Cell, OnceCell, RefCell};
-use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::pin;
@@ -35,8 +34,9 @@ use std::time::{Duration, Instant};
 use slab::Slab;
 
 use super::io::reactor::Reactor;
+use super::queue::RunQueue;
 use super::remote::{self, Message, Remote};
-use super::task::cell::{DoneCallback, Runnable, TaskCell};
+use super::task::cell::{DoneCallback, Runnable, TaskCell, header_of};
 use super::task::id::{CALLBACK_INDEX, MAIN_INDEX, MAX_TASKS, TaskId};
 use super::task::waker::{is_task_waker, waker};
 use super::time::clock::Clock;
@@ -113,10 +113,16 @@ struct Slot {
 }
 
 impl Slot {
+    /// The task's header (no virtual call).
+    #[inline]
+    fn header(&self) -> &super::task::cell::Header {
+        header_of(&*self.task)
+    }
+
     /// True if this slot holds task `id` (not an earlier or later tenant of the index).
     #[inline]
     fn is(&self, id: TaskId) -> bool {
-        self.task.header().id() == id
+        self.header().id() == id
     }
 }
 
@@ -168,7 +174,7 @@ pub(crate) struct Core {
     slow_callback_duration: Cell<Duration>,
     handler: RefCell<Option<ExceptionHandler>>,
     tasks: RefCell<Slab<Slot>>,
-    ready: RefCell<VecDeque<Ready>>,
+    ready: RunQueue,
     /// Callbacks queued on `ready` (`call_soon`), by key.
     callbacks: RefCell<Slab<Rc<dyn Callback>>>,
     /// Callbacks waiting for their timer (`call_later`), by key, with their timer.
@@ -374,7 +380,7 @@ impl Core {
             slow_callback_duration: Cell::new(Duration::from_millis(100)),
             handler: RefCell::new(None),
             tasks: RefCell::new(Slab::new()),
-            ready: RefCell::new(VecDeque::new()),
+            ready: RunQueue::new(),
             callbacks: RefCell::new(Slab::new()),
             timed: RefCell::new(Slab::new()),
             current: Cell::new(None),
@@ -580,30 +586,38 @@ impl Core {
             self.poll_task(id);
             self.eager_depth.set(self.eager_depth.get() - 1);
         } else {
-            self.ready.borrow_mut().push_back(Ready::task(id));
+            self.ready.push(Ready::task(id).0);
         }
         Task::from_cell(cell)
     }
 
-    /// Queues task `id` unless it is already queued or no longer exists.
-    #[inline]
+    /// Queues task `id` unless it is already queued or no longer exists. Every wake on the
+    /// loop's thread ends here: the common case (a task of the slab) is the straight line.
+    #[inline(always)]
     pub(crate) fn wake_local(&self, id: TaskId) {
-        if id.index() == MAIN_INDEX {
-            if self.is_current_main(id) && !self.main_scheduled.replace(true) {
-                self.ready.borrow_mut().push_back(Ready::task(id));
-            }
-            return;
-        }
-        if id.index() & CALLBACK_INDEX != 0 {
-            self.timed_callback_due(id.index() & !CALLBACK_INDEX);
-            return;
+        let index = id.index();
+        if index & CALLBACK_INDEX != 0 {
+            return self.wake_special(id);
         }
         let tasks = self.tasks.borrow();
-        if let Some(slot) = tasks.get(id.index()) {
-            if slot.is(id) && slot.task.header().schedule() {
+        if let Some(slot) = tasks.get(index) {
+            if slot.is(id) && slot.header().schedule() {
                 drop(tasks);
-                self.ready.borrow_mut().push_back(Ready::task(id));
+                self.ready.push(Ready::task(id).0);
             }
+        }
+    }
+
+    /// `wake_local` for the ids that are not slab tasks: the main future, a timed callback.
+    #[cold]
+    #[inline(never)]
+    fn wake_special(&self, id: TaskId) {
+        if id.index() == MAIN_INDEX {
+            if self.is_current_main(id) && !self.main_scheduled.replace(true) {
+                self.ready.push(Ready::task(id).0);
+            }
+        } else {
+            self.timed_callback_due(id.index() & !CALLBACK_INDEX);
         }
     }
 
@@ -660,7 +674,7 @@ impl Core {
             self.drain_inbox();
         }
         let key = self.callbacks.borrow_mut().insert(callback);
-        self.ready.borrow_mut().push_back(Ready::call(key));
+        self.ready.push(Ready::call(key).0);
     }
 
     // ----- timers ----------------------------------------------------------------------------
@@ -711,7 +725,7 @@ impl Core {
         let main_waker = waker(main);
         let mut output = None;
         self.main_scheduled.set(true);
-        self.ready.borrow_mut().push_back(Ready::task(main));
+        self.ready.push(Ready::task(main).0);
         loop {
             self.run_once(&mut || {
                 if output.is_none() {
@@ -750,9 +764,9 @@ impl Core {
         }
         self.poll_events();
 
-        let batch = self.ready.borrow().len();
+        let batch = self.ready.len();
         for _ in 0..batch {
-            let Some(Ready(bits)) = self.ready.borrow_mut().pop_front() else {
+            let Some(bits) = self.ready.pop() else {
                 break;
             };
             if bits & Ready::CALL != 0 {
@@ -773,40 +787,68 @@ impl Core {
         }
     }
 
+    /// Polls task `id` once if it is still queued. The hot path of the loop: inlined into
+    /// `run_once`, with the rare cases (debug mode, a finished task) out of line.
+    #[inline(always)]
     fn poll_task(&self, id: TaskId) {
-        let task = {
+        let task: *const dyn Runnable = {
             let tasks = self.tasks.borrow();
             match tasks.get(id.index()) {
-                Some(slot) if slot.is(id) && slot.task.header().unschedule() => slot.task.clone(),
+                Some(slot) if slot.is(id) && slot.header().unschedule() => Rc::as_ptr(&slot.task),
                 _ => return,
             }
         };
+        // SAFETY: the slab's `Rc` keeps the task alive until its slot is removed, and a slot
+        // is removed only (a) by `reap`, after the poll, (b) by `cancel_all`, which refuses to
+        // run while the loop runs, and (c) when the loop is dropped, which cannot happen while
+        // it runs (`block_on`/`run_forever` borrow it). Nothing polls the same task inside its
+        // own poll (its SCHEDULED flag is clear, so a wake queues it for the next iteration).
+        // So `task` is valid for this whole call; after `reap` it is not used. (Cloning the
+        // `Rc` instead cost a fifth of a yield's instructions.)
+        let task = unsafe { &*task };
+        if self.debug.get() {
+            return self.poll_task_timed(id, task);
+        }
         let waker = waker(id);
         let mut cx = Context::from_waker(&waker);
         let outer = self.current.replace(Some(id));
-        let started = self.debug.get().then(Instant::now);
         let finished = task.poll(&mut cx);
         self.current.set(outer);
-        if let Some(started) = started {
-            self.warn_if_slow(started, || {
-                format!("<Task name='{}'>", task.header().name())
-            });
-        }
         if finished {
-            let removed = {
-                let mut tasks = self.tasks.borrow_mut();
-                match tasks.get(id.index()) {
-                    Some(slot) if slot.is(id) => Some(tasks.remove(id.index())),
-                    _ => None,
-                }
-            };
-            // The task (and, if its handle is gone, its result) is dropped here, unborrowed;
-            // the result's destructor is user code.
-            self.contain("dropping a task's result", move || {
-                drop(removed);
-                drop(task);
-            });
+            self.reap(id);
         }
+    }
+
+    /// `poll_task` in debug mode: reports a step slower than `slow_callback_duration`.
+    #[cold]
+    #[inline(never)]
+    fn poll_task_timed(&self, id: TaskId, task: &dyn Runnable) {
+        let waker = waker(id);
+        let mut cx = Context::from_waker(&waker);
+        let outer = self.current.replace(Some(id));
+        let started = Instant::now();
+        let finished = task.poll(&mut cx);
+        self.current.set(outer);
+        self.warn_if_slow(started, || {
+            format!("<Task name='{}'>", task.header().name())
+        });
+        if finished {
+            self.reap(id);
+        }
+    }
+
+    /// Removes finished task `id` from the slab and drops it (with its result, if its handle
+    /// is gone: the result's destructor is user code, so it runs contained and unborrowed).
+    #[inline(never)]
+    fn reap(&self, id: TaskId) {
+        let removed = {
+            let mut tasks = self.tasks.borrow_mut();
+            match tasks.get(id.index()) {
+                Some(slot) if slot.is(id) => Some(tasks.remove(id.index())),
+                _ => None,
+            }
+        };
+        self.contain("dropping a task's result", move || drop(removed));
     }
 
     fn run_callback(&self, callback: Rc<dyn Callback>) {
@@ -857,8 +899,15 @@ impl Core {
     /// reactor) and due timers, both moved to the run queue. When nothing is ready, first waits
     /// for the next of them: the next timer, an I/O event, or a wake from another thread.
     fn poll_events(&self) {
-        let idle = self.ready.borrow().is_empty() && !self.stopping.get();
-        let next = self.wheel.borrow().next_expiration();
+        let idle = self.ready.is_empty() && !self.stopping.get();
+        let next = {
+            let wheel = self.wheel.borrow();
+            if wheel.is_empty() {
+                None
+            } else {
+                wheel.next_expiration()
+            }
+        };
         match self.io.get() {
             // No I/O, no timers, work to do: no syscall, not even a clock read.
             None if next.is_none() && !idle => return,
@@ -933,7 +982,7 @@ impl Core {
             if delivered == 0
                 && !self.remote.has_pending()
                 && !self.remote.clock_held()
-                && self.ready.borrow().is_empty()
+                && self.ready.is_empty()
             {
                 self.clock.jump_to(tick);
             }
@@ -949,6 +998,9 @@ impl Core {
     /// of the cancelled tasks among them, for the loop to run before it closes; with
     /// `Leftovers::Drop` (`close()`), they are dropped unrun, with the timers.
     pub(crate) fn cancel_all(&self, leftovers: Leftovers, on_pending: &dyn Fn(&dyn Runnable)) {
+        if self.running.get() {
+            return; // tasks are being polled (poll_task relies on this)
+        }
         for _ in 0..64 {
             let tasks: Vec<Rc<dyn Runnable>> = self
                 .tasks
@@ -957,19 +1009,23 @@ impl Core {
                 .map(|slot| slot.task)
                 .collect();
             let (queued, callbacks, timed) = match leftovers {
-                Leftovers::Run => Default::default(),
-                Leftovers::Drop => (
-                    std::mem::take(&mut *self.ready.borrow_mut()),
-                    std::mem::take(&mut *self.callbacks.borrow_mut()),
-                    std::mem::take(&mut *self.timed.borrow_mut()),
-                ),
+                Leftovers::Run => (0, Slab::new(), Slab::new()),
+                Leftovers::Drop => {
+                    let queued = self.ready.len();
+                    self.ready.clear();
+                    (
+                        queued,
+                        std::mem::take(&mut *self.callbacks.borrow_mut()),
+                        std::mem::take(&mut *self.timed.borrow_mut()),
+                    )
+                }
             };
             for (_, (_, timer)) in &timed {
                 if let Some(timer) = timer {
                     self.timer_remove(*timer);
                 }
             }
-            if tasks.is_empty() && queued.is_empty() && timed.is_empty() {
+            if tasks.is_empty() && queued == 0 && timed.is_empty() {
                 return;
             }
             // Every drop below runs user code (captures of callbacks that never ran, futures,

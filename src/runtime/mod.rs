@@ -17,6 +17,7 @@
 
 pub(crate) mod core;
 pub(crate) mod io;
+pub(crate) mod queue;
 pub(crate) mod remote;
 pub(crate) mod task;
 pub(crate) mod time;

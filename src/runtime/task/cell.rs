@@ -297,7 +297,13 @@ fn set_waiter(slot: &mut Option<Waker>, waker: &Waker) -> Option<Waker> {
 }
 
 /// The loop's view of a task: something it can poll and cancel.
-pub(crate) trait Runnable {
+///
+/// # Safety
+///
+/// An implementor is `#[repr(C)]` with its [`Header`] as its first field, so that a pointer to
+/// it is a pointer to its header: [`header_of`] relies on it to reach a task's flags without
+/// a virtual call. [`TaskCell`] is the only implementor.
+pub(crate) unsafe trait Runnable {
     /// Polls the future once (or drops it, if cancellation was requested). Returns true when
     /// the task has finished. A panic in the future is caught and stored as the result.
     fn poll(&self, cx: &mut Context<'_>) -> bool;
@@ -305,6 +311,15 @@ pub(crate) trait Runnable {
     fn cancel(&self);
     /// The untyped part.
     fn header(&self) -> &Header;
+}
+
+/// The header of `task`, reached without a virtual call (the loop does this on every wake).
+#[inline]
+pub(crate) fn header_of(task: &dyn Runnable) -> &Header {
+    // SAFETY: by the contract of the unsafe trait `Runnable`, every implementor is
+    // `#[repr(C)]` with its `Header` first, so the address of the implementor (the data part
+    // of the `&dyn`) is the address of a live `Header`, borrowed for as long as `task` is.
+    unsafe { &*std::ptr::from_ref(task).cast::<Header>() }
 }
 
 /// The handle's view of a task: something that yields a `T` once.
@@ -335,7 +350,8 @@ enum Stage<F: Future> {
     Consumed,
 }
 
-/// One task: its header and its stage.
+/// One task: its header and its stage. `#[repr(C)]` with the header first: see [`Runnable`].
+#[repr(C)]
 pub(crate) struct TaskCell<F: Future> {
     header: Header,
     /// `RefCell` so that a task touching its own handle while it runs sees a clear panic
@@ -412,7 +428,8 @@ impl<F: Future> TaskCell<F> {
     }
 }
 
-impl<F: Future> Runnable for TaskCell<F> {
+// SAFETY: `TaskCell` is `#[repr(C)]` and `header` is its first field.
+unsafe impl<F: Future> Runnable for TaskCell<F> {
     fn poll(&self, cx: &mut Context<'_>) -> bool {
         if self.header.has(flag::CANCEL_REQUESTED) {
             self.cancel();
