@@ -25,8 +25,15 @@ fn clone(data: *const ()) -> RawWaker {
 fn wake(data: *const ()) {
     let id = TaskId::from_bits(data.addr());
     if !core::try_wake_on_running_loop(id) {
-        remote::wake(id);
+        wake_remote(id);
     }
+}
+
+/// A wake from another thread, or for a loop that is not running here: through the inbox.
+#[cold]
+#[inline(never)]
+fn wake_remote(id: TaskId) {
+    remote::wake(id);
 }
 
 fn drop(_: *const ()) {}
