@@ -111,6 +111,8 @@ pub(crate) struct Server {
     pub(crate) pid: u32,
     pub(crate) log: PathBuf,
     pub(crate) process: Guard,
+    /// It exited; the note saying so is made, later visits skip it.
+    pub(crate) gone: bool,
 }
 
 impl Server {
@@ -118,11 +120,11 @@ impl Server {
     pub(crate) fn check_alive(&mut self) -> Result<(), String> {
         match self.process.0.try_wait() {
             Ok(None) => Ok(()),
-            Ok(Some(status)) => Err(format!(
-                "{} exited ({status}): {}",
-                self.name,
-                procs::tail(&self.log, 3)
-            )),
+            Ok(Some(status)) => {
+                self.gone = true;
+                let last_words = procs::tail(&self.log, 3);
+                Err(format!("{} exited ({status}): {last_words}", self.name))
+            }
             Err(err) => Err(format!("{}: {err}", self.name)),
         }
     }
@@ -210,6 +212,7 @@ pub(crate) fn start(spec: &Spec, tools: &Tools) -> Result<Server, String> {
         pid,
         log,
         process,
+        gone: false,
     })
 }
 

@@ -37,6 +37,14 @@ use crate::client::Report;
 
 /// The driver's main: runs everything, prints the report; a clear message on any setup error.
 pub fn main() -> ExitCode {
+    // A shell starts background jobs with SIGINT ignored (run.sh starts the driver so, to be
+    // able to forward a kill to it), and children inherit that. Ctrl-C must stop the run: take
+    // the default action back, so the driver dies and the kernel kills every child with it.
+    // SAFETY: installing the default disposition runs no handler code of ours and touches no
+    // memory; nothing else in the driver sets signal handlers.
+    unsafe {
+        libc::signal(libc::SIGINT, libc::SIG_DFL);
+    }
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -151,7 +159,7 @@ fn run() -> Result<(), String> {
     // The rounds.
     for round in 1..=settings.rounds {
         for load in &settings.loads {
-            for server in fleet.iter_mut() {
+            for server in fleet.iter_mut().filter(|s| !s.gone) {
                 let outcome = visit(
                     &tools,
                     server,
@@ -200,7 +208,7 @@ fn run() -> Result<(), String> {
     // The syscall pass.
     if let Some(counter) = &counter {
         for load in &settings.loads {
-            for server in fleet.iter_mut() {
+            for server in fleet.iter_mut().filter(|s| !s.gone) {
                 match count_syscalls(&tools, counter, server, load, &settings) {
                     Ok(sample) => {
                         let per_rt = sample.counts.total as f64 / sample.rts.max(1) as f64;
