@@ -121,6 +121,9 @@ pub struct Report {
     pub server_cpu_us: Option<f64>,
     /// The server's scheduler run time over the window, in microseconds.
     pub server_sched_us: Option<f64>,
+    /// How long the server waited for its CPU while runnable, in percent of the window: other
+    /// processes on its core.
+    pub server_wait_pct: Option<f64>,
     /// The client's own CPU use over the window, in percent of one core.
     pub client_cpu_pct: f64,
     /// Round trips since the first connection, warm-up included.
@@ -137,7 +140,7 @@ impl Report {
     pub fn to_line(&self) -> String {
         let opt = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.1}"));
         format!(
-            "CLIENT rts={} secs={:.6} rps={:.1} p50_us={:.2} p99_us={:.2} server_cpu_us={} server_sched_us={} client_cpu_pct={:.1} all_rts={}",
+            "CLIENT rts={} secs={:.6} rps={:.1} p50_us={:.2} p99_us={:.2} server_cpu_us={} server_sched_us={} server_wait_pct={} client_cpu_pct={:.1} all_rts={}",
             self.rts,
             self.secs,
             self.rps(),
@@ -145,6 +148,7 @@ impl Report {
             self.p99_us,
             opt(self.server_cpu_us),
             opt(self.server_sched_us),
+            opt(self.server_wait_pct),
             self.client_cpu_pct,
             self.all_rts
         )
@@ -169,6 +173,7 @@ impl Report {
             p99_us: num("p99_us")?,
             server_cpu_us: num("server_cpu_us"),
             server_sched_us: num("server_sched_us"),
+            server_wait_pct: num("server_wait_pct"),
             client_cpu_pct: num("client_cpu_pct")?,
             all_rts: fields.get("all_rts")?.parse().ok()?,
         })
@@ -225,7 +230,7 @@ impl PerfControl {
 struct Mark {
     at: Instant,
     server_ticks: Option<u64>,
-    server_sched_ns: Option<u64>,
+    server_sched: Option<procfs::Sched>,
     client_ticks: u64,
 }
 
@@ -234,7 +239,7 @@ fn mark(server_pid: Option<u32>) -> Mark {
     Mark {
         at: Instant::now(),
         server_ticks: pid.as_deref().and_then(|p| procfs::cpu_ticks(p).ok()),
-        server_sched_ns: pid.as_deref().and_then(procfs::sched_ns),
+        server_sched: pid.as_deref().and_then(procfs::sched),
         client_ticks: procfs::cpu_ticks("self").unwrap_or(0),
     }
 }
@@ -356,9 +361,13 @@ pub fn run(opts: &Options) -> io::Result<Report> {
         p99_us: pct(99),
         server_cpu_us: tick_us(start.server_ticks, end.server_ticks),
         server_sched_us: start
-            .server_sched_ns
-            .zip(end.server_sched_ns)
-            .map(|(a, b)| (b - a) as f64 / 1e3),
+            .server_sched
+            .zip(end.server_sched)
+            .map(|(a, b)| (b.run_ns - a.run_ns) as f64 / 1e3),
+        server_wait_pct: start
+            .server_sched
+            .zip(end.server_sched)
+            .map(|(a, b)| (b.wait_ns - a.wait_ns) as f64 / 1e9 / secs * 100.0),
         client_cpu_pct: (end.client_ticks - start.client_ticks) as f64 / hz / secs * 100.0,
         all_rts,
     })
@@ -467,6 +476,7 @@ mod tests {
             p99_us: 40.5,
             server_cpu_us: Some(3000.0),
             server_sched_us: None,
+            server_wait_pct: Some(1.5),
             client_cpu_pct: 55.5,
             all_rts: 2000,
         };

@@ -33,18 +33,29 @@ pub fn parse_stat_ticks(stat: &str) -> Option<u64> {
     Some(utime + stime)
 }
 
-/// Time on the CPU of every thread of process `pid`, in nanoseconds: the first field of each
-/// `/proc/PID/task/TID/schedstat`, summed. Finer than clock ticks; `None` where the kernel has
-/// no schedstats.
-pub fn sched_ns(pid: &str) -> Option<u64> {
-    let mut total = 0;
+/// What the scheduler says about a process, summed over its threads.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Sched {
+    /// Time on a CPU, ns.
+    pub run_ns: u64,
+    /// Time runnable but waiting for a CPU (another process had it), ns.
+    pub wait_ns: u64,
+}
+
+/// The first two fields of each `/proc/PID/task/TID/schedstat`, summed over the threads of
+/// process `pid`: finer than clock ticks, and the wait says how much other processes got in the
+/// way. `None` where the kernel has no schedstats.
+pub fn sched(pid: &str) -> Option<Sched> {
+    let mut total = Sched::default();
     for task in fs::read_dir(format!("/proc/{pid}/task")).ok()? {
         let path = task.ok()?.path().join("schedstat");
         // A thread that ended between the listing and the read has no more time to add.
         let Ok(text) = fs::read_to_string(path) else {
             continue;
         };
-        total += text.split_whitespace().next()?.parse::<u64>().ok()?;
+        let mut fields = text.split_whitespace().map(|f| f.parse::<u64>().ok());
+        total.run_ns += fields.next()??;
+        total.wait_ns += fields.next()??;
     }
     Some(total)
 }
@@ -64,6 +75,10 @@ mod tests {
     #[test]
     fn own_process_has_cpu_time() {
         assert!(cpu_ticks("self").is_ok());
+        let me = std::process::id().to_string();
+        if let Some(sched) = sched(&me) {
+            assert!(sched.run_ns > 0);
+        }
         assert!(ticks_per_second() >= 1);
     }
 }

@@ -57,6 +57,7 @@ pub fn main() -> ExitCode {
 fn run() -> Result<(), String> {
     let settings = Settings::from_env()?;
     let began = Instant::now();
+    let load_at_start = load_average();
     let exe = std::env::current_exe().map_err(|e| format!("where am I: {e}"))?;
     let bin_dir = exe
         .parent()
@@ -235,6 +236,10 @@ fn run() -> Result<(), String> {
     }
     drop(fleet);
 
+    notes.push(format!(
+        "load average (1 min) at the start and the end: {load_at_start} and {}; more than about 2 means other work shared the two cores",
+        load_average()
+    ));
     let heading = heading(&settings, &tools, &specs, pin, &notes, began.elapsed());
     let markdown = results.markdown(&heading, counter.as_ref().map(Counter::describe));
     let lines = results.result_lines().join("\n") + "\n";
@@ -394,6 +399,14 @@ fn heading(
         h.push_str(&format!("- note: {note}\n"));
     }
     h
+}
+
+/// The 1-minute load average, as /proc/loadavg says it.
+fn load_average() -> String {
+    fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|t| t.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".to_owned())
 }
 
 fn machine() -> String {

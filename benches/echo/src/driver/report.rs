@@ -27,6 +27,8 @@ pub(crate) struct Medians {
     pub(crate) cpu_us: Option<f64>,
     /// Server scheduler run time per round trip, µs.
     pub(crate) sched_us: Option<f64>,
+    /// Server run-queue wait, % of the window.
+    pub(crate) wait_pct: Option<f64>,
     pub(crate) rps: f64,
     pub(crate) p50_us: f64,
     pub(crate) p99_us: f64,
@@ -96,6 +98,7 @@ impl Results {
         Some(Medians {
             cpu_us: per_rt(|r| r.server_cpu_us),
             sched_us: per_rt(|r| r.server_sched_us),
+            wait_pct: median(visits.iter().filter_map(|r| r.server_wait_pct).collect()),
             rps: median(visits.iter().map(Report::rps).collect())?,
             p50_us: median(visits.iter().map(|r| r.p50_us).collect())?,
             p99_us: median(visits.iter().map(|r| r.p99_us).collect())?,
@@ -134,6 +137,9 @@ impl Results {
                     }
                     if let Some(v) = m.sched_us {
                         put("sched_us", v);
+                    }
+                    if let Some(v) = m.wait_pct {
+                        put("server_wait_pct", v);
                     }
                     put("rps", m.rps);
                     put("p50_us", m.p50_us);
@@ -196,6 +202,13 @@ impl Results {
                 ""
             };
             Some(format!("{}{mark}", thousands(m.rps)))
+        });
+
+        out.push_str(
+            "### Server waiting for its CPU (% of the window the server was runnable while another process had CPU 0; schedstat)\n\n",
+        );
+        self.table(&mut out, |load, server| {
+            Some(format!("{:.1}", self.medians(load, server)?.wait_pct?))
         });
 
         out.push_str("### Latency p50 / p99 (µs)\n\n");
@@ -267,6 +280,7 @@ mod tests {
             p99_us: p50 * 2.0,
             server_cpu_us: Some(cpu_us),
             server_sched_us: None,
+            server_wait_pct: None,
             client_cpu_pct: 95.0,
             all_rts: rts,
         }
