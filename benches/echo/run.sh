@@ -4,12 +4,14 @@
 # (pinned to CPU 1) over ECHO_ROUNDS rounds, counts syscalls with perf, and prints Markdown tables
 # and `RESULT echo <config> <server> <metric> <value>` lines, saved under target/echo/.
 #
-#   bash benches/echo/run.sh                              # full run: 3 rounds, about 10 minutes
+#   bash benches/echo/run.sh                              # full run: 3 rounds, 10-20 minutes
 #   ECHO_QUICK=1 bash benches/echo/run.sh                 # 1 short round, under 2 minutes once built
 #   ECHO_SERVERS=tokio,c-epoll ECHO_CONFIGS=1k-c1,1k-c10 bash benches/echo/run.sh
 #
 # Knobs: ECHO_QUICK, ECHO_SERVERS, ECHO_CONFIGS (<size>-c<conns>, size in bytes or with k for KiB),
-# ECHO_ROUNDS, ECHO_WARMUP and ECHO_DURATION (seconds per visit), ECHO_PIN=0, ECHO_SYSCALLS=0|strace,
+# ECHO_ROUNDS, ECHO_WARMUP and ECHO_DURATION (seconds per visit), ECHO_MAX_WAIT and ECHO_RETRIES
+# (a visit whose server waited over 10% of it for its core is run again, once), ECHO_PIN=0,
+# ECHO_SYSCALLS=0|strace,
 # ECHO_PYTHON (an interpreter that has uvloop; by default a venv under target/echo/venv gets it
 # from benches/requirements.txt). Honours CARGO_TARGET_DIR.
 #

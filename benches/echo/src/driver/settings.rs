@@ -55,6 +55,11 @@ pub(crate) struct Settings {
     pub(crate) servers: Option<Vec<String>>,
     /// `ECHO_CONFIGS=1k-c10,100k-c10`: only these loads (any `<size>-c<conns>` works).
     pub(crate) loads: Vec<Load>,
+    /// `ECHO_MAX_WAIT` (percent, default 10): a visit in which the server waited longer than
+    /// this for its core (another process had it) is run again ...
+    pub(crate) max_wait_pct: f64,
+    /// ... up to `ECHO_RETRIES` times (default 1; 0 in the quick run), keeping the quietest.
+    pub(crate) retries: usize,
     /// `ECHO_PIN=0`: do not pin (servers to CPU 0, client to CPU 1).
     pub(crate) pin: bool,
     /// `ECHO_SYSCALLS=0`: skip the syscall pass; `ECHO_SYSCALLS=strace` forces strace over perf.
@@ -142,6 +147,22 @@ impl Settings {
                 Duration::from_millis(300)
             } else {
                 Duration::from_secs(2)
+            },
+            max_wait_pct: match var("ECHO_MAX_WAIT") {
+                None => 10.0,
+                Some(v) => v
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|p| (0.0..=100.0).contains(p))
+                    .ok_or_else(|| format!("ECHO_MAX_WAIT={v:?}: expected a percentage"))?,
+            },
+            retries: match var("ECHO_RETRIES") {
+                None => usize::from(!quick),
+                Some(v) => v
+                    .parse()
+                    .ok()
+                    .filter(|&r| r <= 10)
+                    .ok_or_else(|| format!("ECHO_RETRIES={v:?}: expected 0..=10"))?,
             },
             servers: var("ECHO_SERVERS").map(list),
             loads,
