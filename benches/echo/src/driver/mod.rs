@@ -1,19 +1,20 @@
 //! `echo-bench`: starts every server at once and visits them in turn with the load client.
 //!
 //! One run:
-//! 1. [`settings`] reads the `ECHO_*` knobs; the C server is compiled (`gcc -O2`) into
-//!    `target/echo/`; the syscall counter is chosen ([`syscalls`]).
-//! 2. [`fleet`] starts every server on `127.0.0.1:0`, pinned to CPU 0. A server that cannot
+//! 1. `settings` reads the `ECHO_*` knobs; the C server is compiled (`gcc -O2`) into
+//!    `target/echo/`; the syscall counter is chosen (`syscalls`).
+//! 2. `fleet` starts every server on `127.0.0.1:0`, pinned to CPU 0. A server that cannot
 //!    start (not built yet, uvloop missing) is left out with a note.
 //! 3. Rounds: for each round, each load, each server, one client run pinned to CPU 1 (warm-up,
 //!    then the measured window). Servers are the inner loop, so a slow moment of the machine
-//!    hits neighbours in the table alike, and the median over rounds is reported.
+//!    hits neighbours in the table alike, and the median over rounds is reported. A visit in
+//!    which the server waited long for its core (another process had it) is run again once.
 //! 4. The syscall pass: one more visit per (load, server) with perf attached.
-//! 5. [`report`]: Markdown tables and `RESULT echo <load> <server> <metric> <value>` lines,
+//! 5. `report`: Markdown tables and `RESULT echo <load> <server> <metric> <value>` lines,
 //!    printed and saved as `target/echo/results.md` and `results.txt` (each visit's raw client
 //!    line goes to `visits.txt`).
 //!
-//! Every child dies with the driver (see [`procs`]); every wait has a deadline.
+//! Every child dies with the driver (see `procs`); every wait has a deadline.
 
 use std::fs;
 use std::io::Write as _;
