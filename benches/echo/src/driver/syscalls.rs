@@ -122,7 +122,7 @@ impl Counter {
                 "perf stat on raw_syscalls:sys_enter and syscalls:sys_enter_* tracepoints, attached to the server for one measured window"
             }
             Counter::Strace => {
-                "strace -c -f (perf unavailable): ptrace stops the server at every syscall, which distorts the pattern (fewer events per wake-up), so take these as rough"
+                "strace -c -f (perf unavailable, or ECHO_SYSCALLS=strace): ptrace stops the server at every syscall, which distorts the pattern (fewer events per wake-up), so take these as rough"
             }
         }
     }
