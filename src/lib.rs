@@ -201,7 +201,7 @@ pub use socket::{Family, Kind, Socket};
 pub use streams::{
     Address, ClientConnected, ExtraInfo, IncompleteReadError, LimitOverrunError, OpenConnection,
     OpenUnixConnection, Server, StartServer, StartUnixServer, StreamReader, StreamWriter,
-    open_connection, open_unix_connection, start_server, start_unix_server,
+    open_connection, open_unix_connection, start_server, start_server_on, start_unix_server,
 };
 pub use taskgroups::{ExceptionGroup, TaskFailure, TaskGroup, TaskGroupFuture};
 #[doc(hidden)]

@@ -64,7 +64,7 @@ pub use crate::socket::{Family, Kind, Socket};
 pub use crate::streams::{
     Address, ClientConnected, ExtraInfo, IncompleteReadError, LimitOverrunError, OpenConnection,
     OpenUnixConnection, Server, StartServer, StartUnixServer, StreamReader, StreamWriter,
-    open_connection, open_unix_connection, start_server, start_unix_server,
+    open_connection, open_unix_connection, start_server, start_server_on, start_unix_server,
 };
 pub use crate::taskgroups::{ExceptionGroup, TaskFailure, TaskGroup, TaskGroupFuture};
 pub use crate::tasks::{

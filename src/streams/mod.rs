@@ -48,7 +48,8 @@ use std::path::{Path, PathBuf};
 
 pub use reader::StreamReader;
 pub use server::{
-    ClientConnected, Server, StartServer, StartUnixServer, start_server, start_unix_server,
+    ClientConnected, Server, StartServer, StartUnixServer, start_server, start_server_on,
+    start_unix_server,
 };
 pub use writer::StreamWriter;
 

@@ -263,6 +263,46 @@ where
         callback: client_connected_cb,
         host: host.into(),
         port,
+        sock: None,
+        options: Options::default(),
+    }
+}
+
+/// [`start_server`] on a listening socket the caller made (asyncio's
+/// `start_server(cb, sock=sock)`): bound, listening, with whatever options it chose. The
+/// socket is made non-blocking; `backlog`, `reuse_address` and `reuse_port` do not apply.
+///
+/// # Examples
+///
+/// ```
+/// asyncio::run(async {
+///     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+///     let port = listener.local_addr()?.port();
+///     let _server = asyncio::start_server_on(
+///         |_r, mut w: asyncio::StreamWriter| async move { w.write(b"hi") },
+///         listener,
+///     )
+///     .await?;
+///     let (mut r, _w) = asyncio::open_connection("127.0.0.1", port).await?;
+///     assert_eq!(r.read(-1).await?, b"hi");
+///     Ok::<(), std::io::Error>(())
+/// })
+/// .unwrap();
+/// ```
+pub fn start_server_on<F, Fut>(
+    client_connected_cb: F,
+    sock: std::net::TcpListener,
+) -> StartServer<F>
+where
+    F: Fn(StreamReader, StreamWriter) -> Fut + 'static,
+    Fut: Future + 'static,
+    Fut::Output: ClientConnected,
+{
+    StartServer {
+        callback: client_connected_cb,
+        host: String::new(),
+        port: 0,
+        sock: Some(sock),
         options: Options::default(),
     }
 }
@@ -313,6 +353,8 @@ pub struct StartServer<F> {
     callback: F,
     host: String,
     port: u16,
+    /// A listening socket given by the caller (`start_server_on`).
+    sock: Option<std::net::TcpListener>,
     options: Options,
 }
 
@@ -371,8 +413,19 @@ where
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let core = with_running(Core::rc).ok_or_else(no_running_loop)?;
-            let addrs = resolve(&self.host, self.port).await?;
             let o = self.options;
+            if let Some(sock) = self.sock {
+                sock.set_nonblocking(true)?;
+                let local = sock.local_addr()?;
+                let source =
+                    Source::new(&core, Listen::Tcp(mio::net::TcpListener::from_std(sock)), 0)?;
+                let listener = Listener {
+                    source,
+                    addr: Address::Inet(local),
+                };
+                return Ok(Server::new(&core, vec![listener], self.callback, o, None));
+            }
+            let addrs = resolve(&self.host, self.port).await?;
             let mut listeners = Vec::new();
             let mut skipped = None;
             for addr in &addrs {

@@ -14,6 +14,10 @@
 use std::io;
 use std::net::TcpListener;
 
+#[cfg(feature = "asyncio-rs")]
+mod asyncio_sock;
+#[cfg(feature = "asyncio-rs")]
+mod asyncio_streams;
 mod async_io;
 mod tokio;
 
@@ -39,12 +43,18 @@ pub const RUNTIMES: &[Runtime] = &[
         arg: "asyncio-streams",
         label: "asyncio-rs-streams",
         about: "this crate: start_server, StreamReader.read(64 KiB), write + drain",
+        #[cfg(feature = "asyncio-rs")]
+        serve: Some(asyncio_streams::serve),
+        #[cfg(not(feature = "asyncio-rs"))]
         serve: None,
     },
     Runtime {
         arg: "asyncio-sock",
         label: "asyncio-rs-sock",
         about: "this crate: loop.sock_accept, sock_recv(64 KiB), sock_sendall",
+        #[cfg(feature = "asyncio-rs")]
+        serve: Some(asyncio_sock::serve),
+        #[cfg(not(feature = "asyncio-rs"))]
         serve: None,
     },
     Runtime {
