@@ -18,6 +18,7 @@ use crate::events::EventLoop;
 use crate::runtime::core::with_running;
 use crate::runtime::io::fds::blocking_error;
 use crate::runtime::io::scheduled_io::Direction;
+use crate::runtime::io::scratch::{SCRATCH_LEN, with_scratch};
 use crate::runtime::io::sys;
 use crate::socket::{Socket, error_with_addr};
 
@@ -403,11 +404,24 @@ impl EventLoop {
         sock: &S,
         nbytes: usize,
     ) -> io::Result<Vec<u8>> {
+        if nbytes <= SCRATCH_LEN {
+            // Into the thread's scratch buffer, then only what came is copied: no zeroing of
+            // a buffer of `nbytes` per call.
+            let fd = sock.as_fd().as_raw_fd();
+            return self
+                .retry(fd, Direction::Read, Mode::CheckOnWait, "sock_recv", || {
+                    with_scratch(|scratch| {
+                        let n = sys::recv_nowait(fd, &mut scratch[..nbytes])?;
+                        Ok(scratch[..n].to_vec())
+                    })
+                })
+                .await;
+        }
         let mut buf = zeroed_buffer(nbytes, "sock_recv")?;
         let n = self.sock_recv_into(sock, &mut buf).await?;
         buf.truncate(n);
         if buf.capacity() > 2 * n + 64 {
-            buf.shrink_to_fit(); // a 64 KiB request answered with a line keeps a line's memory
+            buf.shrink_to_fit(); // a big request answered with a line keeps a line's memory
         }
         Ok(buf)
     }

@@ -31,6 +31,7 @@ use std::task::{Context, Poll, Waker};
 use crate::runtime::core::Core;
 use crate::runtime::io::Direction;
 use crate::runtime::io::scheduled_io::ready;
+use crate::runtime::io::scratch::{SCRATCH_LEN, with_scratch};
 use crate::runtime::io::source::Source;
 
 use super::Address;
@@ -122,13 +123,7 @@ impl mio::event::Source for Stream {
 
 /// How much one `recv` asks for (CPython's transports read up to 256 KiB; 64 KiB keeps the
 /// per-thread scratch buffer small and is what an echo server's `read(65536)` asks anyway).
-pub(crate) const READ_CHUNK: usize = 64 * 1024;
-
-thread_local! {
-    /// Where `recv` lands before the bytes are copied out: one per thread (so one per loop),
-    /// not one per connection, and zeroed once rather than per read.
-    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-}
+pub(crate) const READ_CHUNK: usize = SCRATCH_LEN;
 
 /// Where the write side is (see the module's diagram).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -316,11 +311,7 @@ impl Conn {
             return Poll::Ready(Ok(0));
         };
         let want = max.clamp(1, READ_CHUNK);
-        let result = SCRATCH.with(|scratch| {
-            let mut scratch = scratch.borrow_mut();
-            if scratch.len() < READ_CHUNK {
-                scratch.resize(READ_CHUNK, 0);
-            }
+        let result = with_scratch(|scratch| {
             let buf = &mut scratch[..want];
             match source.poll_io(Direction::Read, cx, |s| s.read(buf)) {
                 Poll::Ready(Ok(n)) => {

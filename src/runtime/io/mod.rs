@@ -29,6 +29,7 @@
 pub(crate) mod fds;
 pub(crate) mod reactor;
 pub(crate) mod scheduled_io;
+pub(crate) mod scratch;
 pub(crate) mod source;
 pub(crate) mod sys;
 

@@ -14,11 +14,11 @@
 use std::io;
 use std::net::TcpListener;
 
+mod async_io;
 #[cfg(feature = "asyncio-rs")]
 mod asyncio_sock;
 #[cfg(feature = "asyncio-rs")]
 mod asyncio_streams;
-mod async_io;
 mod tokio;
 
 /// Bytes read per `read` call: asyncio's stream limit, and what every server here uses.
