@@ -74,6 +74,26 @@ impl LoopBuilder {
         self
     }
 
+    /// On a virtual clock, how long to wait for real I/O before jumping to the next timer
+    /// while some task waits on a socket (trio's `autojump_threshold`; 250 ms by default).
+    /// Long enough for a peer on another thread or process to answer over loopback; make it
+    /// longer for slower peers, or zero to jump at once as if no I/O could come.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = asyncio::EventLoop::builder()
+    ///     .virtual_time()
+    ///     .autojump_threshold(1.0)
+    ///     .build();
+    /// lp.run_until_complete(asyncio::sleep(3600)).unwrap(); // no socket: jumps at once
+    /// assert_eq!(lp.time(), 3600.0);
+    /// ```
+    pub fn autojump_threshold(mut self, seconds: impl Delay) -> LoopBuilder {
+        self.config.autojump_threshold = Some(seconds.into_duration());
+        self
+    }
+
     /// Create tasks eagerly (asyncio 3.12's `eager_task_factory`): inside a running loop,
     /// `create_task` runs the task's first step at once, so a task that finishes without
     /// waiting never touches the run queue.
