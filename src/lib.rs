@@ -133,6 +133,10 @@
 //! | virtual time for tests (trio's MockClock, tokio's paused clock) | [`Runner::virtual_time`], [`LoopBuilder::virtual_time`], [`#[asyncio::test(virtual_time)]`](macro@test) |
 //! | `asyncio.open_connection`, `start_server`, `open_unix_connection`, `start_unix_server` | [`open_connection`], [`start_server`], [`open_unix_connection`], [`start_unix_server`] |
 //! | `StreamReader`, `StreamWriter`, `Server`, `IncompleteReadError`, `LimitOverrunError` | [`StreamReader`], [`StreamWriter`], [`Server`], [`IncompleteReadError`], [`LimitOverrunError`] |
+//! | `asyncio.create_subprocess_exec`, `create_subprocess_shell`, `Process` | [`create_subprocess_exec`], [`create_subprocess_shell`], [`Process`] |
+//! | `asyncio.subprocess.PIPE`, `DEVNULL`, `STDOUT` | [`subprocess::PIPE`], [`subprocess::DEVNULL`], [`subprocess::STDOUT`] |
+//! | `loop.add_signal_handler`, `remove_signal_handler`, `signal.SIGTERM` | [`EventLoop::add_signal_handler`], [`EventLoop::remove_signal_handler`], [`signal::SIGTERM`] |
+//! | Ctrl-C in `asyncio.run` (3.11) | [`run`] and [`Runner::run`]: the first cancels `main` and cleans up, a second ends the process |
 //!
 //! # Differences from asyncio
 //!
@@ -165,10 +169,12 @@ mod queues;
 mod runners;
 mod runtime;
 pub mod streams;
+pub mod subprocess;
 mod taskgroups;
 mod tasks;
 mod threads;
 mod timeouts;
+mod unix_events;
 
 pub use concurrent::{
     ConcurrentFuture, DEFAULT_KEEP_ALIVE, ExecutorBuilder, ThreadPoolExecutor, WrappedFuture,
@@ -192,6 +198,7 @@ pub use streams::{
     OpenUnixConnection, Server, StartServer, StartUnixServer, StreamReader, StreamWriter,
     open_connection, open_unix_connection, start_server, start_unix_server,
 };
+pub use subprocess::{CreateSubprocess, Process, create_subprocess_exec, create_subprocess_shell};
 pub use taskgroups::{ExceptionGroup, TaskFailure, TaskGroup, TaskGroupFuture};
 #[doc(hidden)]
 pub use tasks::__private;
@@ -205,6 +212,7 @@ pub use timeouts::{
     AsCompleted, Cancellable, Shield, Timeout, TimeoutError, TimeoutFuture, WaitFor, as_completed,
     shield, timeout, timeout_at, wait_for,
 };
+pub use unix_events::signal;
 
 #[cfg(feature = "macros")]
 #[doc(inline)]
