@@ -272,10 +272,13 @@ impl LoopSignals {
 
     /// SIGINT's second arrival ends the process only while the Ctrl-C handling is SIGINT's
     /// callback (a program's own SIGINT handler gets every SIGINT).
+    /// Only the loop with the Ctrl-C handling sets it; it is cleared when that handling ends
+    /// (or SIGINT is given back).
     fn refresh_interrupt_mode(&self) {
-        let on =
-            self.ctrl_c.borrow().is_some() && !self.handlers.borrow().contains_key(&libc::SIGINT);
-        INTERRUPT_MODE.store(on, SeqCst);
+        if self.ctrl_c.borrow().is_some() {
+            let own = self.handlers.borrow().contains_key(&libc::SIGINT);
+            INTERRUPT_MODE.store(!own, SeqCst);
+        }
     }
 
     /// Removes every handler and gives every signal back its previous disposition.
@@ -388,11 +391,9 @@ impl EventLoop {
     ///     let got = Rc::new(asyncio::Event::new());
     ///     let set = got.clone();
     ///     lp.add_signal_handler(SIGUSR1, move || set.set()).unwrap();
-    ///     // Send ourselves the signal (as `kill -USR1 <pid>` would).
-    ///     let me = asyncio::create_subprocess_exec("kill", ["-USR1", &std::process::id().to_string()])
-    ///         .await
-    ///         .unwrap();
-    ///     me.wait().await;
+    ///     // Have a child send us the signal, as `kill -USR1 <pid>` from a shell would.
+    ///     let kill = format!("kill -USR1 {}", std::process::id());
+    ///     asyncio::create_subprocess_shell(kill).await.unwrap().wait().await;
     ///     got.wait().await;
     ///     assert!(lp.remove_signal_handler(SIGUSR1));
     ///
@@ -415,11 +416,22 @@ impl EventLoop {
         // The OS handler wakes a blocked loop through the reactor's eventfd: make it now.
         core.reactor()?;
         let signals = loop_signals(core);
-        install(sig, &signals.remote)?;
+        // The callback first: a signal that arrives as soon as the OS handler is in place
+        // finds it.
         let old = signals.handlers.borrow_mut().insert(sig, Rc::new(callback));
+        let installed = install(sig, &signals.remote);
+        if installed.is_err() {
+            let mut handlers = signals.handlers.borrow_mut();
+            let ours = match old.clone() {
+                Some(old) => handlers.insert(sig, old),
+                None => handlers.remove(&sig),
+            };
+            drop(handlers);
+            drop(ours); // user code, outside the borrow
+        }
         signals.refresh_interrupt_mode();
         drop(old); // user code, outside the borrow
-        Ok(())
+        installed
     }
 
     /// Removes the handler of signal `sig` and restores the disposition it had before:
@@ -488,7 +500,6 @@ impl CtrlC {
         }
         let core = event_loop.core();
         let signals = loop_signals(core);
-        install(libc::SIGINT, &signals.remote).ok()?;
         INTERRUPTS.store(0, SeqCst);
         let active = Rc::new(Cell::new(true));
         let (flag, weak) = (active.clone(), core.weak());
@@ -499,8 +510,15 @@ impl CtrlC {
                 }
             }
         });
+        // The callback and the interrupt mode first: the first SIGINT may come at once.
         *signals.ctrl_c.borrow_mut() = Some(on_sigint);
         signals.refresh_interrupt_mode();
+        if install(libc::SIGINT, &signals.remote).is_err() {
+            let ours = signals.ctrl_c.borrow_mut().take();
+            INTERRUPT_MODE.store(false, SeqCst);
+            drop(ours);
+            return None;
+        }
         Some(CtrlC {
             event_loop: event_loop.clone(),
             active,
@@ -528,10 +546,12 @@ impl Drop for CtrlC {
             return;
         };
         let old = signals.ctrl_c.borrow_mut().take();
-        if old.is_some() && !signals.handlers.borrow().contains_key(&libc::SIGINT) {
-            uninstall(libc::SIGINT, &signals.remote);
+        if old.is_some() {
+            INTERRUPT_MODE.store(false, SeqCst);
+            if !signals.handlers.borrow().contains_key(&libc::SIGINT) {
+                uninstall(libc::SIGINT, &signals.remote);
+            }
         }
-        signals.refresh_interrupt_mode();
         INTERRUPTS.store(0, SeqCst);
         drop(old);
     }
