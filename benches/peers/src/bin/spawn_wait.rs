@@ -16,6 +16,9 @@ use std::time::Instant;
 
 const PROGRAM: &str = "/bin/true";
 
+/// Runs one batch of that many children to their end, on one runtime.
+type RunBatch = Box<dyn FnMut(usize)>;
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -43,7 +46,7 @@ fn rate(n: usize, batch: usize, run_batch: &mut dyn FnMut(usize)) -> (f64, f64) 
     (per_second, (cpu_us() - cpu) / n as f64)
 }
 
-fn asyncio_rs() -> Box<dyn FnMut(usize)> {
+fn asyncio_rs() -> RunBatch {
     let runner = asyncio::Runner::new();
     Box::new(move |batch| {
         runner.run(async {
@@ -63,7 +66,7 @@ fn asyncio_rs() -> Box<dyn FnMut(usize)> {
     })
 }
 
-fn tokio_current_thread() -> Box<dyn FnMut(usize)> {
+fn tokio_current_thread() -> RunBatch {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .build()
@@ -88,7 +91,7 @@ fn tokio_current_thread() -> Box<dyn FnMut(usize)> {
     })
 }
 
-fn std_blocking() -> Box<dyn FnMut(usize)> {
+fn std_blocking() -> RunBatch {
     Box::new(|batch| {
         let children: Vec<_> = (0..batch)
             .map(|_| Command::new(PROGRAM).spawn().unwrap())
@@ -145,7 +148,7 @@ fn main() {
     for (workload, batch) in [("spawn_wait", 1), ("spawn_wait_16", 16)] {
         // Round-robin repetitions, so that a busy moment of a shared machine hits every
         // runtime alike.
-        let mut runtimes: Vec<(&str, Box<dyn FnMut(usize)>)> = vec![
+        let mut runtimes: Vec<(&str, RunBatch)> = vec![
             ("asyncio-rs", asyncio_rs()),
             ("tokio", tokio_current_thread()),
             ("std-blocking", std_blocking()),
