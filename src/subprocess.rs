@@ -23,6 +23,11 @@
 //!
 //! How the loop learns that a child exited: see `unix_events.rs` (a pidfd in the reactor, or
 //! a waiter thread; never a `SIGCHLD` handler).
+//!
+//! Writing to the stdin of a child that has exited fails with `BrokenPipe`: Rust programs
+//! ignore `SIGPIPE` from the start (a program that gives `SIGPIPE` back its default
+//! disposition is killed by it instead, as with any pipe). The child starts with the default
+//! disposition, as std's `Command` arranges.
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;
