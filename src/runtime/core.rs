@@ -183,11 +183,11 @@ pub(crate) struct Core {
     running: Cell<bool>,
     stopping: Cell<bool>,
     closed: Cell<bool>,
-    /// State the layer above keeps per loop (`crate::threads`: the default executor and the
-    /// liveness flag of threadsafe handles), type-erased so the runtime does not depend on it.
     /// The signal handlers of the layer above (`crate::unix_events`), made at the first one;
     /// called when the inbox says a signal arrived. Dropping it restores the dispositions.
     pub(crate) signals: OnceCell<Box<dyn SignalDispatch>>,
+    /// State the layer above keeps per loop (`crate::threads`: the default executor and the
+    /// liveness flag of threadsafe handles), type-erased so the runtime does not depend on it.
     /// Declared last: it is dropped after everything else the loop owns.
     pub(crate) threads: OnceCell<Box<dyn Any>>,
 }
