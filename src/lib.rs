@@ -148,6 +148,10 @@
 //! - The default executor's idle threads exit after a keep-alive ([`DEFAULT_KEEP_ALIVE`]);
 //!   CPython's stay until shutdown. `shutdown_default_executor` (and so [`run`]) waits for
 //!   running jobs without asyncio's 300 s limit.
+//! - Ctrl-C ends [`run`] by raising SIGINT again after the cleanup (as CPython ends after an
+//!   uncaught `KeyboardInterrupt`), so code after `run` does not run; handle SIGINT with
+//!   [`EventLoop::add_signal_handler`] to decide otherwise. Signal callbacks take no
+//!   arguments, and one loop handles a given signal at a time.
 
 #![warn(
     missing_docs,
