@@ -221,6 +221,7 @@ impl EventLoop {
     pub fn close(&self) -> Result<(), RuntimeError> {
         self.core.close()?;
         crate::threads::loop_closed(&self.core); // stop the default executor
+        crate::unix_events::loop_closed(&self.core); // restore signal dispositions
         Ok(())
     }
 

@@ -139,6 +139,10 @@
 //! | virtual time for tests (trio's MockClock, tokio's paused clock) | [`Runner::virtual_time`], [`LoopBuilder::virtual_time`], [`#[asyncio::test(virtual_time)]`](macro@test) |
 //! | `asyncio.open_connection`, `start_server`, `open_unix_connection`, `start_unix_server` | [`open_connection`], [`start_server`], [`open_unix_connection`], [`start_unix_server`] |
 //! | `StreamReader`, `StreamWriter`, `Server`, `IncompleteReadError`, `LimitOverrunError` | [`StreamReader`], [`StreamWriter`], [`Server`], [`IncompleteReadError`], [`LimitOverrunError`] |
+//! | `asyncio.create_subprocess_exec`, `create_subprocess_shell`, `Process` | [`create_subprocess_exec`], [`create_subprocess_shell`], [`Process`] |
+//! | `asyncio.subprocess.PIPE`, `DEVNULL`, `STDOUT` | [`subprocess::PIPE`], [`subprocess::DEVNULL`], [`subprocess::STDOUT`] |
+//! | `loop.add_signal_handler`, `remove_signal_handler`, `signal.SIGTERM` | [`EventLoop::add_signal_handler`], [`EventLoop::remove_signal_handler`], [`signal::SIGTERM`] |
+//! | Ctrl-C in `asyncio.run` (3.11) | [`run`] and [`Runner::run`]: the first cancels `main` and cleans up, a second ends the process |
 //!
 //! # Differences from asyncio
 //!
@@ -151,6 +155,10 @@
 //! - The default executor's idle threads exit after a keep-alive ([`DEFAULT_KEEP_ALIVE`]);
 //!   CPython's stay until shutdown. `shutdown_default_executor` (and so [`run`]) waits for
 //!   running jobs without asyncio's 300 s limit.
+//! - Ctrl-C ends [`run`] by raising SIGINT again after the cleanup (as CPython ends after an
+//!   uncaught `KeyboardInterrupt`), so code after `run` does not run; handle SIGINT with
+//!   [`EventLoop::add_signal_handler`] to decide otherwise. Signal callbacks take no
+//!   arguments, and one loop handles a given signal at a time.
 
 #![warn(
     missing_docs,
@@ -174,10 +182,12 @@ mod runtime;
 mod selector_events;
 mod socket;
 pub mod streams;
+pub mod subprocess;
 mod taskgroups;
 mod tasks;
 mod threads;
 mod timeouts;
+mod unix_events;
 
 pub use concurrent::{
     ConcurrentFuture, DEFAULT_KEEP_ALIVE, ExecutorBuilder, ThreadPoolExecutor, WrappedFuture,
@@ -203,6 +213,7 @@ pub use streams::{
     OpenUnixConnection, Server, StartServer, StartUnixServer, StreamReader, StreamWriter,
     open_connection, open_unix_connection, start_server, start_server_on, start_unix_server,
 };
+pub use subprocess::{CreateSubprocess, Process, create_subprocess_exec, create_subprocess_shell};
 pub use taskgroups::{ExceptionGroup, TaskFailure, TaskGroup, TaskGroupFuture};
 #[doc(hidden)]
 pub use tasks::__private;
@@ -216,6 +227,7 @@ pub use timeouts::{
     AsCompleted, Cancellable, Shield, Timeout, TimeoutError, TimeoutFuture, WaitFor, as_completed,
     shield, timeout, timeout_at, wait_for,
 };
+pub use unix_events::signal;
 
 #[cfg(feature = "macros")]
 #[doc(inline)]

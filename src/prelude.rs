@@ -66,6 +66,9 @@ pub use crate::streams::{
     OpenUnixConnection, Server, StartServer, StartUnixServer, StreamReader, StreamWriter,
     open_connection, open_unix_connection, start_server, start_server_on, start_unix_server,
 };
+pub use crate::subprocess::{
+    CreateSubprocess, Process, create_subprocess_exec, create_subprocess_shell,
+};
 pub use crate::taskgroups::{ExceptionGroup, TaskFailure, TaskGroup, TaskGroupFuture};
 pub use crate::tasks::{
     Awaitable, Delay, Gather, GatherAll, ReturnWhen, Sleep, Task, TaskFuture, TaskRef, TryGather,
@@ -77,6 +80,7 @@ pub use crate::timeouts::{
     AsCompleted, Cancellable, Shield, Timeout, TimeoutError, TimeoutFuture, WaitFor, as_completed,
     shield, timeout, timeout_at, wait_for,
 };
+pub use crate::unix_events::signal;
 
 #[cfg(test)]
 mod tests {

@@ -5,6 +5,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
 use crate::events::EventLoop;
 use crate::exceptions::RuntimeError;
+use crate::runtime::core::contain;
+use crate::unix_events::{CtrlC, exit_by_sigint};
 
 /// Runs `main` on a new event loop and returns its output: asyncio's `asyncio.run`.
 ///
@@ -12,6 +14,17 @@ use crate::exceptions::RuntimeError;
 /// concurrently), then tasks still pending are cancelled (their futures are dropped, so their
 /// destructors run), the default executor's threads finish their jobs and exit, and the loop
 /// is closed. If `main` panics, the panic propagates after that cleanup.
+///
+/// # Ctrl-C
+///
+/// As asyncio 3.11 does, on the main thread, when SIGINT has its default disposition (the
+/// program neither handles nor ignores it): the first Ctrl-C (SIGINT) drops `main` (its
+/// destructors run), leftover tasks are cancelled, the default executor is shut down and
+/// the loop closed; then SIGINT is raised again with its default disposition, so the
+/// process ends by the signal, as Python does after `KeyboardInterrupt` (status 130 in a
+/// shell). Code after `run` does not run then: to decide for yourself what Ctrl-C does, add
+/// a handler with [`EventLoop::add_signal_handler`]. A second Ctrl-C during the cleanup ends
+/// the process at once.
 ///
 /// # Panics
 ///
@@ -99,16 +112,33 @@ impl Runner {
         &self.event_loop
     }
 
-    /// Runs `main` to completion on the runner's loop and returns its output.
+    /// Runs `main` to completion on the runner's loop and returns its output. Ctrl-C ends it
+    /// as it ends [`run`](crate::run) (see there), after the runner's cleanup.
     ///
     /// # Panics
     ///
     /// If an event loop is already running on this thread, or the runner was closed; and
     /// with `main`'s own panic, after cleanup, if `main` panics.
     pub fn run<F: IntoFuture>(&self, main: F) -> F::Output {
-        match catch_unwind(AssertUnwindSafe(|| {
+        let ctrl_c = CtrlC::install(&self.event_loop);
+        let result = catch_unwind(AssertUnwindSafe(|| {
             self.event_loop.run_until_complete(main)
-        })) {
+        }));
+        if let Some(ctrl_c) = ctrl_c {
+            ctrl_c.main_done();
+            if ctrl_c.interrupted() {
+                // asyncio 3.11: the main task was cancelled (here: its future was dropped when
+                // the loop stopped); clean up as `Runner.close()` does, with a second Ctrl-C
+                // still ending the process at once, then end as a KeyboardInterrupt does.
+                contain("dropping the result of an interrupted main", move || {
+                    drop(result)
+                });
+                self.close();
+                drop(ctrl_c);
+                exit_by_sigint();
+            }
+        }
+        match result {
             Ok(Ok(output)) => output,
             Ok(Err(RuntimeError::AnotherLoopRunning | RuntimeError::AlreadyRunning)) => panic!(
                 "asyncio::run() cannot be called from a running event loop; \

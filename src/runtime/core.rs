@@ -198,10 +198,22 @@ pub(crate) struct Core {
     running: Cell<bool>,
     stopping: Cell<bool>,
     closed: Cell<bool>,
+    /// The signal handlers of the layer above (`crate::unix_events`), made at the first one;
+    /// called when the inbox says a signal arrived. Dropping it restores the dispositions.
+    pub(crate) signals: OnceCell<Box<dyn SignalDispatch>>,
     /// State the layer above keeps per loop (`crate::threads`: the default executor and the
     /// liveness flag of threadsafe handles), type-erased so the runtime does not depend on it.
     /// Declared last: it is dropped after everything else the loop owns.
     pub(crate) threads: OnceCell<Box<dyn Any>>,
+}
+
+/// The signal handlers of a loop, as the loop sees them: something to run when a signal
+/// arrived (it queues the handlers' callbacks).
+pub(crate) trait SignalDispatch: Any {
+    /// A signal arrived since the last call: queue the callbacks of those that did.
+    fn dispatch(&self, core: &Core);
+    /// For the layer above to get its own type back.
+    fn as_any(&self) -> &dyn Any;
 }
 
 thread_local! {
@@ -398,6 +410,7 @@ impl Core {
             running: Cell::new(false),
             stopping: Cell::new(false),
             closed: Cell::new(false),
+            signals: OnceCell::new(),
             threads: OnceCell::new(),
         });
         LOOPS.with(|loops| loops.borrow_mut().push((loop_id, core.weak())));
@@ -893,6 +906,11 @@ impl Core {
             }
         }
         *self.inbox.borrow_mut() = messages;
+        if self.remote.take_signaled() {
+            if let Some(signals) = self.signals.get() {
+                signals.dispatch(self);
+            }
+        }
     }
 
     /// Collects what happened since the last iteration: I/O readiness (if the loop has a

@@ -75,6 +75,9 @@ pub(crate) struct Remote {
     io_waker: OnceLock<mio::Waker>,
     /// Work outside the loop that its tasks await (executor jobs): see [`ClockHold`].
     held: AtomicUsize,
+    /// A signal with a handler on this loop arrived (set by the OS signal handler, see
+    /// [`Remote::signal_arrived`]); the loop looks when it drains the inbox.
+    signaled: AtomicBool,
 }
 
 /// While alive, a virtual clock does not jump ahead: a task of the loop awaits work done
@@ -192,6 +195,25 @@ impl Remote {
         self.held.load(SeqCst) != 0
     }
 
+    /// Called from an OS signal handler (`crate::unix_events`): marks a signal as arrived
+    /// and wakes the loop if it is blocked. Async-signal-safe: atomic operations, and at most
+    /// one `write` to the reactor's eventfd (or, for a loop without a reactor, the futex wake
+    /// of `Thread::unpark`); no lock, no allocation.
+    pub(crate) fn signal_arrived(&self) {
+        self.signaled.store(true, SeqCst);
+        self.pending.store(true, SeqCst);
+        if self.parked.swap(false, SeqCst) {
+            self.notify();
+        }
+    }
+
+    /// True (once) if a signal arrived since the last call. Read only when draining the inbox,
+    /// which `signal_arrived` makes happen.
+    #[inline]
+    pub(crate) fn take_signaled(&self) -> bool {
+        self.signaled.load(SeqCst) && self.signaled.swap(false, SeqCst)
+    }
+
     /// True once the loop is gone.
     #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn is_closed(&self) -> bool {
@@ -236,6 +258,7 @@ pub(crate) fn register() -> (usize, Arc<Remote>) {
         thread: thread::current(),
         io_waker: OnceLock::new(),
         held: AtomicUsize::new(0),
+        signaled: AtomicBool::new(false),
     });
     let mut reg = lock(&REGISTRY);
     let id = reg.insert(remote.clone());

@@ -36,11 +36,23 @@ use crate::runtime::io::source::Source;
 
 use super::Address;
 
-/// The socket under a stream.
+/// The socket (or pipe) under a stream.
 #[derive(Debug)]
 pub(crate) enum Stream {
     Tcp(mio::net::TcpStream),
     Unix(mio::net::UnixStream),
+    /// The read end of a pipe (a child's stdout or stderr); writes fail.
+    PipeRead(mio::unix::pipe::Receiver),
+    /// The write end of a pipe (a child's stdin); reads fail, and `write_eof` closes it.
+    PipeWrite(mio::unix::pipe::Sender),
+}
+
+/// The error for the wrong direction on one end of a pipe.
+fn wrong_end(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        format!("cannot {what} this end of a pipe"),
+    )
 }
 
 impl Stream {
@@ -48,6 +60,8 @@ impl Stream {
         match self {
             Stream::Tcp(s) => (&*s).read(buf),
             Stream::Unix(s) => (&*s).read(buf),
+            Stream::PipeRead(p) => (&*p).read(buf),
+            Stream::PipeWrite(_) => Err(wrong_end("read from")),
         }
     }
 
@@ -55,6 +69,8 @@ impl Stream {
         match self {
             Stream::Tcp(s) => (&*s).write(buf),
             Stream::Unix(s) => (&*s).write(buf),
+            Stream::PipeWrite(p) => (&*p).write(buf),
+            Stream::PipeRead(_) => Err(wrong_end("write to")),
         }
     }
 
@@ -62,13 +78,21 @@ impl Stream {
         match self {
             Stream::Tcp(s) => s.shutdown(how),
             Stream::Unix(s) => s.shutdown(how),
+            // A pipe has no half-close: its writer's EOF is closing it (see `shutdown_write`).
+            Stream::PipeRead(_) | Stream::PipeWrite(_) => Ok(()),
         }
+    }
+
+    /// True for either end of a pipe.
+    pub(crate) fn is_pipe(&self) -> bool {
+        matches!(self, Stream::PipeRead(_) | Stream::PipeWrite(_))
     }
 
     pub(crate) fn peer(&self) -> Option<Address> {
         match self {
             Stream::Tcp(s) => s.peer_addr().ok().map(Address::Inet),
             Stream::Unix(s) => s.peer_addr().ok().map(|a| Address::from_unix(&a)),
+            Stream::PipeRead(_) | Stream::PipeWrite(_) => None,
         }
     }
 
@@ -76,6 +100,7 @@ impl Stream {
         match self {
             Stream::Tcp(s) => s.local_addr().ok().map(Address::Inet),
             Stream::Unix(s) => s.local_addr().ok().map(|a| Address::from_unix(&a)),
+            Stream::PipeRead(_) | Stream::PipeWrite(_) => None,
         }
     }
 
@@ -84,6 +109,8 @@ impl Stream {
         match self {
             Stream::Tcp(s) => s.as_raw_fd(),
             Stream::Unix(s) => s.as_raw_fd(),
+            Stream::PipeRead(p) => p.as_raw_fd(),
+            Stream::PipeWrite(p) => p.as_raw_fd(),
         }
     }
 }
@@ -98,6 +125,8 @@ impl mio::event::Source for Stream {
         match self {
             Stream::Tcp(s) => s.register(registry, token, interests),
             Stream::Unix(s) => s.register(registry, token, interests),
+            Stream::PipeRead(p) => p.register(registry, token, interests),
+            Stream::PipeWrite(p) => p.register(registry, token, interests),
         }
     }
 
@@ -110,6 +139,8 @@ impl mio::event::Source for Stream {
         match self {
             Stream::Tcp(s) => s.reregister(registry, token, interests),
             Stream::Unix(s) => s.reregister(registry, token, interests),
+            Stream::PipeRead(p) => p.reregister(registry, token, interests),
+            Stream::PipeWrite(p) => p.reregister(registry, token, interests),
         }
     }
 
@@ -117,6 +148,8 @@ impl mio::event::Source for Stream {
         match self {
             Stream::Tcp(s) => s.deregister(registry),
             Stream::Unix(s) => s.deregister(registry),
+            Stream::PipeRead(p) => p.deregister(registry),
+            Stream::PipeWrite(p) => p.deregister(registry),
         }
     }
 }
@@ -581,6 +614,11 @@ impl Conn {
     }
 
     fn shutdown_write(&self) {
+        if self.with_stream(Stream::is_pipe) == Some(true) {
+            // The reader of a pipe sees EOF only when its write end is closed.
+            self.finish_close();
+            return;
+        }
         self.state.set(WriteState::EofSent);
         let result = self.with_stream(|s| s.shutdown(Shutdown::Write));
         if let Some(Err(e)) = result {

@@ -36,7 +36,7 @@
 //! extra ones that would only say "no more data"), a write with nothing buffered is one
 //! `send`, and the socket is registered with epoll once, when it is made.
 
-mod conn;
+pub(crate) mod conn;
 mod reader;
 mod server;
 mod writer;

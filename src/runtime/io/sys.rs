@@ -1,6 +1,8 @@
 //! The few socket calls std and mio do not offer, on `libc`: sockets with options set before
 //! `bind` (`SO_REUSEPORT`, a chosen backlog, a local address for a client), and `recv`/`send`
-//! family calls on a descriptor the loop does not own (`loop.sock_recv(sock, n)`).
+//! family calls on a descriptor the loop does not own (`loop.sock_recv(sock, n)`); and the
+//! process and signal calls of subprocesses and signal handlers (`pidfd_open`, `waitid`,
+//! `sigaction`).
 //!
 //! Every function here is a thin, checked wrapper around one syscall. The descriptors are
 //! created non-blocking and close-on-exec.
@@ -9,6 +11,7 @@ use std::io;
 use std::mem::size_of;
 use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::ptr;
 
 /// `-1` into the last OS error, anything else into `Ok`.
 fn check(ret: libc::c_int) -> io::Result<libc::c_int> {
@@ -391,6 +394,221 @@ pub(crate) fn accept(fd: RawFd) -> io::Result<(OwnedFd, SocketAddr)> {
     set_nonblocking(new.as_raw_fd())?;
     let peer = from_sockaddr(&storage)?;
     Ok((new, peer))
+}
+
+// ----- processes ------------------------------------------------------------------------------
+
+/// `pidfd_open(pid, 0)` (Linux 5.3): a close-on-exec descriptor that becomes readable when the
+/// child `pid` exits. `ENOSYS` (an older kernel) or `EPERM` (a sandbox) where unavailable.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
+    // SAFETY: the raw syscall takes two integers and returns a new descriptor or -1; no
+    // memory is passed.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let fd = RawFd::try_from(fd).map_err(|_| io::Error::other("pidfd out of range"))?;
+    // SAFETY: `fd` was just returned by pidfd_open, is open, and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Elsewhere there is no pidfd: the caller falls back to a waiter thread.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) fn pidfd_open(_pid: libc::pid_t) -> io::Result<OwnedFd> {
+    Err(io::Error::from_raw_os_error(libc::ENOSYS))
+}
+
+/// `waitpid(pid, WNOHANG)`: `Some(status)` if the child exited (it is reaped now), `None`
+/// if it still runs. `ECHILD` if it is not (or no longer) our child.
+pub(crate) fn reap_nohang(pid: libc::pid_t) -> io::Result<Option<libc::c_int>> {
+    let mut status: libc::c_int = 0;
+    loop {
+        // SAFETY: `status` is a live local the kernel writes one int into.
+        let ret = unsafe { libc::waitpid(pid, &raw mut status, libc::WNOHANG) };
+        match ret {
+            0 => return Ok(None),
+            -1 => {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+            _ => return Ok(Some(status)),
+        }
+    }
+}
+
+/// Blocks until child `pid` has exited, without reaping it (`waitid(WEXITED | WNOWAIT)`):
+/// the caller reaps it with [`reap_nohang`] when it is ready to record the status.
+pub(crate) fn wait_exited_nowait(pid: libc::pid_t) -> io::Result<()> {
+    let id = libc::id_t::try_from(pid).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    loop {
+        // SAFETY: plain old data; all zeroes is valid.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `info` is a live local the kernel fills; the other arguments are integers.
+        let ret = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                id,
+                &raw mut info,
+                libc::WEXITED | libc::WNOWAIT,
+            )
+        };
+        if ret == 0 {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// `kill(pid, sig)`.
+pub(crate) fn kill(pid: libc::pid_t, sig: libc::c_int) -> io::Result<()> {
+    // SAFETY: integer arguments only.
+    check(unsafe { libc::kill(pid, sig) })?;
+    Ok(())
+}
+
+/// A close-on-exec pipe, both ends blocking: `(read end, write end)`.
+pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds: [libc::c_int; 2] = [-1, -1];
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    // SAFETY: `fds` is a live array of two ints, which the kernel fills.
+    check(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    // SAFETY: as above.
+    check(unsafe { libc::pipe(fds.as_mut_ptr()) })?;
+    // SAFETY: both descriptors were just returned by pipe, are open, and nothing else owns them.
+    let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    for fd in [&r, &w] {
+        // SAFETY: `fcntl(F_SETFD)` on a descriptor we own; integer arguments only.
+        check(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) })?;
+    }
+    Ok((r, w))
+}
+
+// ----- signals --------------------------------------------------------------------------------
+
+/// The current disposition of `sig`.
+pub(crate) fn sigaction_get(sig: libc::c_int) -> io::Result<libc::sigaction> {
+    // SAFETY: plain old data; all zeroes is valid.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: a null new action only reads the disposition into `old`, a live local.
+    check(unsafe { libc::sigaction(sig, ptr::null(), &raw mut old) })?;
+    Ok(old)
+}
+
+/// Sets the disposition of `sig` to `action`.
+pub(crate) fn sigaction_set(sig: libc::c_int, action: &libc::sigaction) -> io::Result<()> {
+    // SAFETY: `action` is a live, initialized sigaction the kernel only reads; no old action
+    // is asked for. The handler it names (if any) is a plain `extern "C" fn(c_int)`.
+    check(unsafe { libc::sigaction(sig, action, ptr::null_mut()) })?;
+    Ok(())
+}
+
+/// A disposition that calls `handler(sig)` with `SA_RESTART` (system calls interrupted by the
+/// signal resume) and no extra signals blocked while it runs.
+pub(crate) fn handler_action(handler: extern "C" fn(libc::c_int)) -> libc::sigaction {
+    // SAFETY: plain old data; all zeroes is valid (and an empty `sa_mask` on Linux).
+    let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+    action.sa_sigaction = handler as libc::sighandler_t;
+    action.sa_flags = libc::SA_RESTART;
+    // SAFETY: `sa_mask` is a live sigset_t inside `action`; sigemptyset only writes it.
+    unsafe { libc::sigemptyset(&raw mut action.sa_mask) };
+    action
+}
+
+/// The default disposition (`SIG_DFL`), no flags.
+pub(crate) fn default_action() -> libc::sigaction {
+    // SAFETY: plain old data; all zeroes is valid, and a zero handler is `SIG_DFL`.
+    let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+    action.sa_sigaction = libc::SIG_DFL;
+    // SAFETY: as in `handler_action`.
+    unsafe { libc::sigemptyset(&raw mut action.sa_mask) };
+    action
+}
+
+/// Async-signal-safe: `sigaction(sig, SIG_DFL)`, from inside a signal handler. Only
+/// `sigaction` itself runs (POSIX lists it as async-signal-safe).
+pub(crate) fn set_default_in_handler(sig: libc::c_int) {
+    // SAFETY: plain old data; all zeroes is `SIG_DFL` with an empty mask on Linux (sigemptyset
+    // is not on POSIX's async-signal-safe list, so it is not called here).
+    let action: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: `action` is a live local the kernel only reads.
+    unsafe { libc::sigaction(sig, &raw const action, ptr::null_mut()) };
+}
+
+/// Async-signal-safe `raise(sig)`.
+pub(crate) fn raise(sig: libc::c_int) {
+    // SAFETY: an integer argument only; raise is async-signal-safe.
+    unsafe { libc::raise(sig) };
+}
+
+/// Unblocks `sig` for the calling thread (so that raising it delivers it at once).
+pub(crate) fn unblock(sig: libc::c_int) {
+    // SAFETY: plain old data; `sigemptyset` initializes it below.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a live local; these only write it, then the kernel only reads it.
+    unsafe {
+        libc::sigemptyset(&raw mut set);
+        libc::sigaddset(&raw mut set, sig);
+        libc::sigprocmask(libc::SIG_UNBLOCK, &raw const set, ptr::null_mut());
+    }
+}
+
+/// The calling thread's `errno` (to save and restore around a signal handler's syscalls).
+pub(crate) fn errno() -> libc::c_int {
+    io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+/// Sets the calling thread's `errno`.
+pub(crate) fn set_errno(value: libc::c_int) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    // SAFETY: `__errno_location` returns this thread's errno slot, valid for the thread's life.
+    unsafe {
+        *libc::__errno_location() = value
+    };
+    #[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
+    // SAFETY: `__error` returns this thread's errno slot, valid for the thread's life.
+    unsafe {
+        *libc::__error() = value
+    };
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd"
+    )))]
+    let _ = value;
+}
+
+/// True on the process's main thread (the one `main` runs on).
+pub(crate) fn is_main_thread() -> bool {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        // SAFETY: no arguments; both always succeed.
+        unsafe { libc::gettid() == libc::getpid() }
+    }
+    #[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
+    {
+        // SAFETY: no arguments; returns 1 on the main thread.
+        unsafe { libc::pthread_main_np() == 1 }
+    }
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd"
+    )))]
+    {
+        std::thread::current().name() == Some("main")
+    }
 }
 
 #[cfg(test)]
