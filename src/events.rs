@@ -12,6 +12,7 @@ use crate::exceptions::RuntimeError;
 use crate::futures::Future as AsyncioFuture;
 use crate::runtime::core::{self, Callback, Config, Core, with_running};
 use crate::runtime::remote::{Message, Remote};
+pub use crate::runtime::report::ExceptionContext;
 use crate::tasks::{Delay, Task};
 
 /// An event loop: asyncio's `asyncio.AbstractEventLoop`.
@@ -352,7 +353,7 @@ impl EventLoop {
     where
         F: Future + 'static,
     {
-        self.core.spawn(future)
+        Task::from_cell(self.core.spawn(future))
     }
 
     /// A new pending [`asyncio::Future`](crate::Future) bound to this loop (asyncio's
@@ -659,28 +660,6 @@ impl fmt::Debug for TimerHandle {
             .field("cancelled", &self.cancelled())
             .finish()
     }
-}
-
-/// What the exception handler is told (asyncio's exception-handler `context` dict).
-///
-/// # Examples
-///
-/// ```
-/// let ctx = asyncio::ExceptionContext {
-///     message: "Task was destroyed but it is pending!".into(),
-///     task: Some("Task-1".into()),
-///     panic: None,
-/// };
-/// assert!(ctx.message.contains("pending"));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExceptionContext {
-    /// What happened, as asyncio words it.
-    pub message: String,
-    /// The name of the task concerned, if any.
-    pub task: Option<String>,
-    /// The panic message, if a panic is the cause.
-    pub panic: Option<String>,
 }
 
 impl fmt::Debug for Handle {

@@ -47,11 +47,6 @@ impl<T> Task<T> {
         Task { cell }
     }
 
-    /// The untyped part of the task, for the loop's own bookkeeping.
-    pub(crate) fn header(&self) -> &crate::runtime::task::cell::Header {
-        self.cell.header()
-    }
-
     /// True once the task has finished: returned, panicked or been cancelled (asyncio's
     /// `Task.done()`).
     ///
@@ -547,7 +542,7 @@ pub fn create_eager_task<F>(future: F) -> Task<F::Output>
 where
     F: Future + 'static,
 {
-    match with_running(|core| core.spawn_with(future, true)) {
+    match with_running(|core| Task::from_cell(core.spawn_with(future, true))) {
         Some(task) => task,
         None => {
             panic!("create_eager_task: no running event loop; call it inside asyncio::run(...)")
@@ -579,7 +574,7 @@ pub fn create_task<F>(future: F) -> Task<F::Output>
 where
     F: Future + 'static,
 {
-    match with_running(|core| core.spawn(future)) {
+    match with_running(|core| Task::from_cell(core.spawn(future))) {
         Some(task) => task,
         None => panic!(
             "create_task: no running event loop; call it inside asyncio::run(...) or a task, \
@@ -619,9 +614,9 @@ where
                 name: Some(name.into()),
                 future,
             };
-            core.spawn(named)
+            Task::from_cell(core.spawn(named))
         } else {
-            let task = core.spawn(future);
+            let task = Task::from_cell(core.spawn(future));
             task.set_name(name);
             task
         }

@@ -41,9 +41,8 @@ use super::task::id::{CALLBACK_INDEX, MAIN_INDEX, MAX_TASKS, TaskId};
 use super::task::waker::{is_task_waker, waker};
 use super::time::clock::Clock;
 use super::time::wheel::{TimerKey, Wheel};
-use crate::events::ExceptionContext;
 use crate::exceptions::{RuntimeError, panic_message};
-use crate::tasks::Task;
+use crate::runtime::report::ExceptionContext;
 
 /// An entry of the run queue, one word: a task (its id without the loop field, which is this
 /// loop's), or, with the `CALL` bit, the key of a callback in `Core::callbacks`. One word rather
@@ -550,7 +549,7 @@ impl Core {
     /// Creates a task for `future` and queues its first poll (or, for an eager loop inside
     /// a running task, runs its first step right now).
     #[inline]
-    pub(crate) fn spawn<F>(&self, future: F) -> Task<F::Output>
+    pub(crate) fn spawn<F>(&self, future: F) -> Rc<TaskCell<F>>
     where
         F: Future + 'static,
     {
@@ -559,7 +558,7 @@ impl Core {
 
     /// Spawns a task of the loop's own machinery (a server's accept loop, a stream's
     /// flusher): it runs like any task but is not listed by `all_tasks()`.
-    pub(crate) fn spawn_internal<F>(&self, future: F) -> Task<F::Output>
+    pub(crate) fn spawn_internal<F>(&self, future: F) -> Rc<TaskCell<F>>
     where
         F: Future + 'static,
     {
@@ -571,7 +570,7 @@ impl Core {
     /// `spawn`, choosing eagerness (asyncio 3.12's eager tasks: the first step runs inside
     /// `create_task`, so a task that finishes at once never touches the run queue).
     #[inline]
-    pub(crate) fn spawn_with<F>(&self, future: F, eager: bool) -> Task<F::Output>
+    pub(crate) fn spawn_with<F>(&self, future: F, eager: bool) -> Rc<TaskCell<F>>
     where
         F: Future + 'static,
     {
@@ -601,7 +600,7 @@ impl Core {
         } else {
             self.ready.push(Ready::task(id).0);
         }
-        Task::from_cell(cell)
+        cell
     }
 
     /// Queues task `id` unless it is already queued or no longer exists. Every wake on the

@@ -14,10 +14,17 @@
 //! Data flows one way: a future becomes a task, a task is polled from the run queue, a waker
 //! puts it back. `task/` says what a task is, `core.rs` who runs it and when, `time/`, `io/`
 //! and `remote.rs` what wakes it.
+//!
+//! This is the ground floor: nothing here imports the public modules (`events`, `tasks`,
+//! `futures`, `streams`...). The runtime hands out its own types (a task cell, a source, an
+//! [`report::ExceptionContext`]) and the public layer wraps them (`Task::from_cell`, the
+//! streams' connections) or re-exports them. Only the plain error types of `exceptions` are
+//! shared by both floors.
 
 pub(crate) mod core;
 pub(crate) mod io;
 pub(crate) mod queue;
 pub(crate) mod remote;
+pub(crate) mod report;
 pub(crate) mod task;
 pub(crate) mod time;

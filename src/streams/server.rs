@@ -608,7 +608,13 @@ impl Server {
                 .collect();
             let tasks: Vec<Task<()>> = listeners
                 .into_iter()
-                .map(|l| core.spawn_internal(accept_loop(server.clone(), l, callback.clone())))
+                .map(|l| {
+                    Task::from_cell(core.spawn_internal(accept_loop(
+                        server.clone(),
+                        l,
+                        callback.clone(),
+                    )))
+                })
                 .collect();
             server.accepting.borrow_mut().extend(tasks);
         });

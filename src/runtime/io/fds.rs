@@ -72,9 +72,9 @@ use super::reactor::Reactor;
 use super::scheduled_io::{Direction, ScheduledIo, SlotHolds};
 use super::source::BorrowedFd;
 use super::sys;
-use crate::events::ExceptionContext;
 use crate::exceptions::panic_message;
 use crate::runtime::core::{self, Core, with_running};
+use crate::runtime::report::ExceptionContext;
 
 /// A callback given to `add_reader` or `add_writer`.
 pub(crate) type FdCallback = Rc<dyn Fn()>;
