@@ -41,7 +41,9 @@ fn exec_gives_the_exit_code_and_the_output() {
             .stdout(PIPE)
             .stderr(PIPE)
             .await?;
-        assert_eq!(proc.returncode(), None, "not reaped before anyone looked");
+        // A fast child may already be reaped by the time spawning returns (under valgrind,
+        // say); if so, with its real exit code.
+        assert!(matches!(proc.returncode(), None | Some(5)));
         let (out, err) = wait_for(proc.communicate(b""), BOUND).await.unwrap()?;
         assert_eq!(out, b"out\n");
         assert_eq!(err, b"err\n");
