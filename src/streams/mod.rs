@@ -36,9 +36,9 @@
 //! extra ones that would only say "no more data"), a write with nothing buffered is one
 //! `send`, and the socket is registered with epoll once, when it is made.
 
-mod conn;
+pub(crate) mod conn;
 mod reader;
-mod server;
+pub(crate) mod server;
 mod writer;
 
 use std::fmt;
@@ -52,7 +52,7 @@ pub use server::{
 };
 pub use writer::StreamWriter;
 
-mod connect;
+pub(crate) mod connect;
 pub use connect::{OpenConnection, OpenUnixConnection, open_connection, open_unix_connection};
 
 /// The default buffer limit of a [`StreamReader`] (asyncio's `_DEFAULT_LIMIT`, 64 KiB): the
