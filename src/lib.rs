@@ -168,6 +168,7 @@ mod exceptions;
 mod futures;
 mod locks;
 pub mod prelude;
+mod protocols;
 mod queues;
 mod runners;
 mod runtime;
@@ -178,6 +179,7 @@ mod taskgroups;
 mod tasks;
 mod threads;
 mod timeouts;
+mod transports;
 
 pub use concurrent::{
     ConcurrentFuture, DEFAULT_KEEP_ALIVE, ExecutorBuilder, ThreadPoolExecutor, WrappedFuture,
@@ -193,6 +195,7 @@ pub use events::{
 };
 pub use exceptions::{CancelledError, InvalidStateError, RuntimeError, TaskError};
 pub use futures::Future;
+pub use protocols::{Buffered, BufferedProtocol, DatagramProtocol, Protocol, StreamProtocol};
 pub use locks::*;
 pub use queues::*;
 pub use runners::{Runner, run};
@@ -215,6 +218,10 @@ pub use threads::{ToThread, to_thread};
 pub use timeouts::{
     AsCompleted, Cancellable, Shield, Timeout, TimeoutError, TimeoutFuture, WaitFor, as_completed,
     shield, timeout, timeout_at, wait_for,
+};
+pub use transports::{
+    CreateConnection, CreateDatagramEndpoint, CreateServer, CreateUnixConnection, CreateUnixServer,
+    DatagramTransport, ProtocolRef, Transport,
 };
 
 #[cfg(feature = "macros")]

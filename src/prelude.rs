@@ -57,6 +57,9 @@ pub use crate::exceptions::{CancelledError, InvalidStateError, RuntimeError, Tas
 /// The `gather` function and the `gather!` macro (mixed types), which share the name.
 pub use crate::gather;
 pub use crate::locks::*;
+pub use crate::protocols::{
+    Buffered, BufferedProtocol, DatagramProtocol, Protocol, StreamProtocol,
+};
 pub use crate::queues::*;
 pub use crate::runners::{Runner, run};
 pub use crate::selector_events::{Fileno, Listener};
@@ -76,6 +79,10 @@ pub use crate::threads::{ToThread, to_thread};
 pub use crate::timeouts::{
     AsCompleted, Cancellable, Shield, Timeout, TimeoutError, TimeoutFuture, WaitFor, as_completed,
     shield, timeout, timeout_at, wait_for,
+};
+pub use crate::transports::{
+    CreateConnection, CreateDatagramEndpoint, CreateServer, CreateUnixConnection, CreateUnixServer,
+    DatagramTransport, ProtocolRef, Transport,
 };
 
 #[cfg(test)]
