@@ -162,6 +162,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod concurrent;
+mod cores;
 mod coroutines;
 mod events;
 mod exceptions;
@@ -185,6 +186,7 @@ pub use concurrent::{
     ConcurrentFuture, DEFAULT_KEEP_ALIVE, ExecutorBuilder, ThreadPoolExecutor, WrappedFuture,
     wrap_future,
 };
+pub use cores::{MultiRunner, run_on_cores};
 pub use coroutines::{
     AsyncGenerator, CoState, Coroutine, CoroutineError, Generator, Yield, Yielder, async_gen,
 };

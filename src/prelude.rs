@@ -46,6 +46,7 @@ pub use crate::concurrent::{
     ConcurrentFuture, DEFAULT_KEEP_ALIVE, ExecutorBuilder, ThreadPoolExecutor, WrappedFuture,
     wrap_future,
 };
+pub use crate::cores::{MultiRunner, run_on_cores};
 pub use crate::coroutines::{
     AsyncGenerator, CoState, Coroutine, CoroutineError, Generator, Yield, Yielder, async_gen,
 };
