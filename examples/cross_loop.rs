@@ -41,7 +41,9 @@ async fn consumer(publish: mpsc::Sender<ThreadsafeHandle>) {
     let queue = Rc::new(asyncio::Queue::new(0));
     INBOX.with(|q| *q.borrow_mut() = Some(queue.clone()));
     let lp = asyncio::get_running_loop().expect("inside a loop");
-    publish.send(lp.threadsafe_handle()).expect("the producer waits");
+    publish
+        .send(lp.threadsafe_handle())
+        .expect("the producer waits");
     for _ in 0..JOBS {
         let job = queue.get().await.expect("never shut down");
         println!("consumer got: {job}");

@@ -197,8 +197,8 @@ pub use events::{
 };
 pub use exceptions::{CancelledError, InvalidStateError, RuntimeError, TaskError};
 pub use futures::Future;
-pub use protocols::{Buffered, BufferedProtocol, DatagramProtocol, Protocol, StreamProtocol};
 pub use locks::*;
+pub use protocols::{Buffered, BufferedProtocol, DatagramProtocol, Protocol, StreamProtocol};
 pub use queues::*;
 pub use runners::{Runner, run};
 pub use selector_events::{Fileno, Listener};

@@ -63,7 +63,10 @@ fn one_loop_panicking_cancels_the_others_and_the_panic_reaches_the_caller() {
         .map(|s| s.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned());
     assert_eq!(message.as_deref(), Some("loop 1 gave up"));
-    assert!(cleaned.load(Ordering::SeqCst), "the others' destructors ran");
+    assert!(
+        cleaned.load(Ordering::SeqCst),
+        "the others' destructors ran"
+    );
     assert!(
         started.elapsed() < Duration::from_secs(60),
         "the others were cancelled, not waited for"
@@ -219,7 +222,10 @@ fn closing_one_reuse_port_listener_resets_only_the_connections_queued_on_it() {
         .unwrap();
         let served = results.iter().filter(|&&ok| ok).count();
         if migrate {
-            assert_eq!(served, QUEUED, "tcp_migrate_req moves them to the open listener");
+            assert_eq!(
+                served, QUEUED,
+                "tcp_migrate_req moves them to the open listener"
+            );
         } else {
             assert!(
                 served > 0 && served < QUEUED,

@@ -60,7 +60,9 @@ fn wakes_from_threads_reach_many_tasks_on_a_loop_blocked_in_epoll() {
     std::thread::spawn(move || {
         let total = asyncio::run(async {
             // A socket gives the loop a reactor: it then blocks in epoll_wait, woken by eventfd.
-            let _server = asyncio::start_server(|_r, _w| async {}, "127.0.0.1", 0).await.unwrap();
+            let _server = asyncio::start_server(|_r, _w| async {}, "127.0.0.1", 0)
+                .await
+                .unwrap();
             let tasks: Vec<_> = (0..64)
                 .map(|_| {
                     asyncio::create_task(async {
@@ -73,7 +75,11 @@ fn wakes_from_threads_reach_many_tasks_on_a_loop_blocked_in_epoll() {
                     })
                 })
                 .collect();
-            asyncio::gather(tasks).await.unwrap().into_iter().sum::<u32>()
+            asyncio::gather(tasks)
+                .await
+                .unwrap()
+                .into_iter()
+                .sum::<u32>()
         });
         done_tx.send(total).unwrap();
     });

@@ -111,7 +111,10 @@ fn a_connected_endpoint_hears_port_unreachable_in_error_received() {
             protocol.with(|p| p.errors[0]).unwrap(),
             io::ErrorKind::ConnectionRefused
         );
-        assert!(!client.is_closing(), "an ICMP error does not end the endpoint");
+        assert!(
+            !client.is_closing(),
+            "an ICMP error does not end the endpoint"
+        );
         assert!(protocol.with(|p| p.lost.is_empty()).unwrap());
     });
 }

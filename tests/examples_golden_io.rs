@@ -669,7 +669,11 @@ fn read_response(s: &mut std::net::TcpStream) -> String {
     let mut got = Vec::new();
     let mut byte = [0u8; 1];
     while !got.ends_with(b"\r\n\r\n") {
-        assert_eq!(s.read(&mut byte).expect("the response head"), 1, "closed early");
+        assert_eq!(
+            s.read(&mut byte).expect("the response head"),
+            1,
+            "closed early"
+        );
         got.push(byte[0]);
     }
     let head = String::from_utf8(got).expect("ASCII head");
@@ -689,9 +693,11 @@ fn http_hello_answers_two_requests_on_one_connection(args: &[&str]) {
     let port = server.serving_port();
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
     s.set_read_timeout(Some(BOUND)).unwrap();
-    let expected = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!";
+    let expected =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!";
     for _ in 0..2 {
-        s.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .unwrap();
         assert_eq!(read_response(&mut s), expected, "a keep-alive answer");
     }
     // Two requests in one write (pipelining), the second asking to close.

@@ -373,7 +373,10 @@ fn pause_writing_and_resume_writing_come_around_the_high_water_mark() {
         }
         fn resume_writing(&mut self) {
             let size = self.transport.as_ref().unwrap().get_write_buffer_size();
-            assert!(size <= 16 * 1024, "resumed at {size}, above the low-water mark");
+            assert!(
+                size <= 16 * 1024,
+                "resumed at {size}, above the low-water mark"
+            );
             self.log.borrow_mut().push("resume".into());
         }
     }
@@ -406,7 +409,11 @@ fn pause_writing_and_resume_writing_come_around_the_high_water_mark() {
             assert!(log[1].starts_with("pause"), "{log:?}");
         }
         asyncio::sleep(0.05).await;
-        assert_eq!(log.borrow().len(), 2, "no resume while the peer reads nothing");
+        assert_eq!(
+            log.borrow().len(),
+            2,
+            "no resume while the peer reads nothing"
+        );
         // Now read everything: the buffer drains and resume_writing comes once.
         let mut got = 0;
         while got < written.get() {
@@ -473,16 +480,24 @@ fn a_panicking_data_received_is_reported_and_only_its_connection_is_closed() {
             "the panicking connection is closed"
         );
         good_w.write(b"still here").unwrap();
-        let echoed = asyncio::wait_for(good_r.read(100), BOUND).await.unwrap().unwrap();
+        let echoed = asyncio::wait_for(good_r.read(100), BOUND)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(echoed, b"still here", "the other connection is served");
         assert_eq!(reports.borrow().len(), 1, "{:?}", reports.borrow());
         assert!(
-            reports.borrow()[0].contains("Exception in protocol.data_received(): panicked: bad request"),
+            reports.borrow()[0]
+                .contains("Exception in protocol.data_received(): panicked: bad request"),
             "{:?}",
             reports.borrow()
         );
         assert_eq!(lost.borrow().len(), 1);
-        assert!(lost.borrow()[0].contains("panicked: bad request"), "{:?}", lost.borrow());
+        assert!(
+            lost.borrow()[0].contains("panicked: bad request"),
+            "{:?}",
+            lost.borrow()
+        );
         assert!(server.is_serving());
     });
 }
@@ -545,7 +560,10 @@ fn close_flushes_then_calls_connection_lost_and_abort_drops_the_buffer() {
         assert!(!t.is_reading());
         t.write(b"dropped after close");
         until("connection_lost", || client.is_lost()).await;
-        assert_eq!(client.with(|c| (c.lost, c.lost_calls)).unwrap(), (Some(None), 1));
+        assert_eq!(
+            client.with(|c| (c.lost, c.lost_calls)).unwrap(),
+            (Some(None), 1)
+        );
         assert!(t.is_closing(), "a lost transport stays closing");
 
         let (t, client) = lp
@@ -695,8 +713,18 @@ fn a_panicking_factory_is_reported_and_the_server_keeps_serving() {
         assert!(first.map_or(true, |d| d.is_empty()), "closed");
         let (mut r2, mut w2) = asyncio::open_connection("127.0.0.1", port).await.unwrap();
         w2.write(b"ok").unwrap();
-        assert_eq!(asyncio::wait_for(r2.read(10), BOUND).await.unwrap().unwrap(), b"ok");
-        assert!(reports.borrow()[0].contains("protocol_factory()"), "{:?}", reports.borrow());
+        assert_eq!(
+            asyncio::wait_for(r2.read(10), BOUND)
+                .await
+                .unwrap()
+                .unwrap(),
+            b"ok"
+        );
+        assert!(
+            reports.borrow()[0].contains("protocol_factory()"),
+            "{:?}",
+            reports.borrow()
+        );
     });
 }
 

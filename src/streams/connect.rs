@@ -262,7 +262,8 @@ impl IntoFuture for OpenUnixConnection {
 
 /// Connects to the Unix socket at `path`; errors name the path.
 pub(crate) async fn connect_unix(core: &Core, path: &Path, limit: usize) -> io::Result<Rc<Conn>> {
-    let named = |e: io::Error| io::Error::new(e.kind(), format!("connect to {}: {e}", path.display()));
+    let named =
+        |e: io::Error| io::Error::new(e.kind(), format!("connect to {}: {e}", path.display()));
     let stream = mio::net::UnixStream::connect(path).map_err(named)?;
     let conn = Conn::new(core, Stream::Unix(stream), limit, 0)?;
     poll_fn(|cx| conn.poll_ready(Direction::Write, cx)).await;

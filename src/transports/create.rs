@@ -471,14 +471,9 @@ where
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let core = running(&self.event_loop, "create_connection")?;
-            let conn = connect::connect_host(
-                &core,
-                &self.host,
-                self.port,
-                self.local_addr,
-                DEFAULT_LIMIT,
-            )
-            .await?;
+            let conn =
+                connect::connect_host(&core, &self.host, self.port, self.local_addr, DEFAULT_LIMIT)
+                    .await?;
             connected(&core, conn, self.factory)
         })
     }

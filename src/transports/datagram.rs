@@ -283,7 +283,10 @@ struct Endpoint {
 
 impl Endpoint {
     fn fd(&self) -> Option<std::os::fd::RawFd> {
-        self.source.borrow().as_ref().map(|s| s.get_ref().as_raw_fd())
+        self.source
+            .borrow()
+            .as_ref()
+            .map(|s| s.get_ref().as_raw_fd())
     }
 
     fn wake_driver(&self) {
@@ -534,7 +537,9 @@ impl<P: DatagramProtocol> Shared<P> {
             match got {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Ok((n, addr))) => {
-                    self.call("datagram_received", |p| p.datagram_received(&buf[..n], addr));
+                    self.call("datagram_received", |p| {
+                        p.datagram_received(&buf[..n], addr)
+                    });
                 }
                 Poll::Ready(Err(err)) => {
                     self.call("error_received", |p| p.error_received(err));

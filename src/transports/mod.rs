@@ -358,7 +358,10 @@ impl Transport {
         self.with(|t| {
             let conn = &t.base().conn;
             match name {
-                "peername" => conn.with_stream(|s| s.peer()).flatten().map(ExtraInfo::Address),
+                "peername" => conn
+                    .with_stream(|s| s.peer())
+                    .flatten()
+                    .map(ExtraInfo::Address),
                 "sockname" => conn
                     .with_stream(|s| s.local())
                     .flatten()

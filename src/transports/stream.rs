@@ -48,7 +48,8 @@ pub(crate) struct Base {
     /// Why the connection ended, when the transport knows better than the socket (a read
     /// error, a panicking callback).
     error: RefCell<Option<io::Error>>,
-    /// The driver task's waker, to restart reading.
+    /// The driver task's waker, to restart reading. Set at its first poll: it is a task of
+    /// this loop, whose waker never changes, so it also registers for the close only once.
     driver: Cell<Option<Waker>>,
     lost_writes: Cell<u32>,
 }
@@ -92,12 +93,13 @@ impl Base {
         }
     }
 
-    fn set_driver(&self, waker: &Waker) {
+    /// Remembers the driver's waker; true the first time (then the driver must also
+    /// register for the close).
+    fn set_driver(&self, waker: &Waker) -> bool {
         let old = self.driver.take();
-        self.driver.set(Some(match old {
-            Some(w) if w.will_wake(waker) => w,
-            _ => waker.clone(),
-        }));
+        let first = old.is_none();
+        self.driver.set(Some(old.unwrap_or_else(|| waker.clone())));
+        first
     }
 
     /// Ends the connection because of `e` (kept for `connection_lost`).
@@ -203,7 +205,11 @@ impl<H: Handler> Shared<H> {
     fn poll_drive(&self, cx: &mut Context<'_>) -> Poll<()> {
         let base = &self.base;
         let conn = &base.conn;
-        base.set_driver(cx.waker());
+        // The close wakes the waker registered here (once: the driver's never changes).
+        if base.set_driver(cx.waker()) && conn.poll_closed(cx).is_ready() {
+            self.deliver_lost();
+            return Poll::Ready(());
+        }
         loop {
             self.deliver_due_pause();
             if conn.write_state() == WriteState::Closed {
@@ -247,9 +253,6 @@ impl<H: Handler> Shared<H> {
                         continue;
                     }
                 }
-            }
-            if conn.poll_closed(cx).is_ready() {
-                continue;
             }
             return Poll::Pending;
         }
