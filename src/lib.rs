@@ -139,6 +139,11 @@
 //! | virtual time for tests (trio's MockClock, tokio's paused clock) | [`Runner::virtual_time`], [`LoopBuilder::virtual_time`], [`#[asyncio::test(virtual_time)]`](macro@test) |
 //! | `asyncio.open_connection`, `start_server`, `open_unix_connection`, `start_unix_server` | [`open_connection`], [`start_server`], [`open_unix_connection`], [`start_unix_server`] |
 //! | `StreamReader`, `StreamWriter`, `Server`, `IncompleteReadError`, `LimitOverrunError` | [`StreamReader`], [`StreamWriter`], [`Server`], [`IncompleteReadError`], [`LimitOverrunError`] |
+//! | `loop.create_connection`, `create_server`, `create_unix_connection`, `create_unix_server`, `connect_accepted_socket` | [`EventLoop::create_connection`], [`EventLoop::create_server`], [`EventLoop::create_unix_connection`], [`EventLoop::create_unix_server`], [`EventLoop::connect_accepted_socket`] |
+//! | `asyncio.Protocol`, `BufferedProtocol`, `DatagramProtocol` | [`Protocol`], [`BufferedProtocol`] (in [`Buffered`]), [`DatagramProtocol`] |
+//! | `asyncio.Transport`, `DatagramTransport`, the `protocol` of `create_connection` | [`Transport`], [`DatagramTransport`], [`ProtocolRef`] |
+//! | `loop.create_datagram_endpoint` | [`EventLoop::create_datagram_endpoint`] |
+//! | one loop per core ("many processes + coroutines") | [`run_on_cores`], [`MultiRunner`] |
 //!
 //! # Differences from asyncio
 //!
@@ -147,7 +152,9 @@
 //!   `CancelledError` inside it; it still travels down the await chain, one await per loop
 //!   iteration (see the README's "Differences from asyncio" for the full list).
 //! - One loop per thread, and tasks are `!Send`: this is a single-threaded runtime.
-//!   Wakers are `Send` and may be woken from any thread.
+//!   Wakers are `Send` and may be woken from any thread. [`run_on_cores`] runs one loop per
+//!   core.
+//! - A transport owns its protocol; [`ProtocolRef`] reaches into it (see the README).
 //! - The default executor's idle threads exit after a keep-alive ([`DEFAULT_KEEP_ALIVE`]);
 //!   CPython's stay until shutdown. `shutdown_default_executor` (and so [`run`]) waits for
 //!   running jobs without asyncio's 300 s limit.

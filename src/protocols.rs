@@ -82,6 +82,19 @@ pub trait Protocol: 'static {
     ///         transport.close(); // after the greeting is sent
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let server = lp.create_server(|| Greeter, "127.0.0.1", 0).await.unwrap();
+    /// #     let port = server.sockets()[0].inet().unwrap().port();
+    /// #     let (mut r, mut w) = asyncio::open_connection("127.0.0.1", port).await.unwrap();
+    /// #     w.write(b"data").unwrap();
+    /// #     w.write_eof().unwrap();
+    /// #     let _ = asyncio::wait_for(r.read(-1), 0.5).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     fn connection_made(&mut self, transport: Transport) {
         let _ = transport;
@@ -134,6 +147,19 @@ pub trait Protocol: 'static {
     ///         true
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let server = lp.create_server(|| Answerer(None), "127.0.0.1", 0).await.unwrap();
+    /// #     let port = server.sockets()[0].inet().unwrap().port();
+    /// #     let (mut r, mut w) = asyncio::open_connection("127.0.0.1", port).await.unwrap();
+    /// #     w.write(b"data").unwrap();
+    /// #     w.write_eof().unwrap();
+    /// #     let _ = asyncio::wait_for(r.read(-1), 0.5).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     fn eof_received(&mut self) -> bool {
         false
@@ -151,6 +177,19 @@ pub trait Protocol: 'static {
     ///         let _ = self.0.set_result(exc.is_none()); // true: a clean close
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let server = lp.create_server(|| Watch(asyncio::Future::new()), "127.0.0.1", 0).await.unwrap();
+    /// #     let port = server.sockets()[0].inet().unwrap().port();
+    /// #     let (mut r, mut w) = asyncio::open_connection("127.0.0.1", port).await.unwrap();
+    /// #     w.write(b"data").unwrap();
+    /// #     w.write_eof().unwrap();
+    /// #     let _ = asyncio::wait_for(r.read(-1), 0.5).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     fn connection_lost(&mut self, exc: Option<io::Error>) {
         let _ = exc;
@@ -174,6 +213,19 @@ pub trait Protocol: 'static {
     ///         self.paused = false;
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let server = lp.create_server(|| Producer::default(), "127.0.0.1", 0).await.unwrap();
+    /// #     let port = server.sockets()[0].inet().unwrap().port();
+    /// #     let (mut r, mut w) = asyncio::open_connection("127.0.0.1", port).await.unwrap();
+    /// #     w.write(b"data").unwrap();
+    /// #     w.write_eof().unwrap();
+    /// #     let _ = asyncio::wait_for(r.read(-1), 0.5).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     fn pause_writing(&mut self) {}
 
@@ -188,6 +240,19 @@ pub trait Protocol: 'static {
     ///         println!("room again");
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let server = lp.create_server(|| Quiet, "127.0.0.1", 0).await.unwrap();
+    /// #     let port = server.sockets()[0].inet().unwrap().port();
+    /// #     let (mut r, mut w) = asyncio::open_connection("127.0.0.1", port).await.unwrap();
+    /// #     w.write(b"data").unwrap();
+    /// #     w.write_eof().unwrap();
+    /// #     let _ = asyncio::wait_for(r.read(-1), 0.5).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     fn resume_writing(&mut self) {}
 }
@@ -257,6 +322,19 @@ pub trait BufferedProtocol: 'static {
     ///     }
     ///     fn buffer_updated(&mut self, _n: usize) {}
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let server = lp.create_server(|| asyncio::Buffered(P(None, [0; 64])), "127.0.0.1", 0).await.unwrap();
+    /// #     let port = server.sockets()[0].inet().unwrap().port();
+    /// #     let (mut r, mut w) = asyncio::open_connection("127.0.0.1", port).await.unwrap();
+    /// #     w.write(b"data").unwrap();
+    /// #     w.write_eof().unwrap();
+    /// #     let _ = asyncio::wait_for(r.read(-1), 0.5).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     fn connection_made(&mut self, transport: Transport) {
         let _ = transport;
@@ -284,6 +362,19 @@ pub trait BufferedProtocol: 'static {
     ///         self.used += n;
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let server = lp.create_server(|| asyncio::Buffered(Ring { buf: vec![0; 64], used: 0 }), "127.0.0.1", 0).await.unwrap();
+    /// #     let port = server.sockets()[0].inet().unwrap().port();
+    /// #     let (mut r, mut w) = asyncio::open_connection("127.0.0.1", port).await.unwrap();
+    /// #     w.write(b"data").unwrap();
+    /// #     w.write_eof().unwrap();
+    /// #     let _ = asyncio::wait_for(r.read(-1), 0.5).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     fn get_buffer(&mut self, sizehint: usize) -> &mut [u8];
 
@@ -302,6 +393,19 @@ pub trait BufferedProtocol: 'static {
     ///         self.0 += self.1[..n].iter().map(|&b| u64::from(b)).sum::<u64>();
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let server = lp.create_server(|| asyncio::Buffered(Sum(0, [0; 16])), "127.0.0.1", 0).await.unwrap();
+    /// #     let port = server.sockets()[0].inet().unwrap().port();
+    /// #     let (mut r, mut w) = asyncio::open_connection("127.0.0.1", port).await.unwrap();
+    /// #     w.write(b"data").unwrap();
+    /// #     w.write_eof().unwrap();
+    /// #     let _ = asyncio::wait_for(r.read(-1), 0.5).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     fn buffer_updated(&mut self, nbytes: usize);
 
@@ -320,6 +424,19 @@ pub trait BufferedProtocol: 'static {
     ///         true // keep the transport open: the protocol closes it later
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let server = lp.create_server(|| asyncio::Buffered(Keep([0; 8])), "127.0.0.1", 0).await.unwrap();
+    /// #     let port = server.sockets()[0].inet().unwrap().port();
+    /// #     let (mut r, mut w) = asyncio::open_connection("127.0.0.1", port).await.unwrap();
+    /// #     w.write(b"data").unwrap();
+    /// #     w.write_eof().unwrap();
+    /// #     let _ = asyncio::wait_for(r.read(-1), 0.5).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     fn eof_received(&mut self) -> bool {
         false
@@ -342,6 +459,19 @@ pub trait BufferedProtocol: 'static {
     ///         }
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let server = lp.create_server(|| asyncio::Buffered(Log([0; 8])), "127.0.0.1", 0).await.unwrap();
+    /// #     let port = server.sockets()[0].inet().unwrap().port();
+    /// #     let (mut r, mut w) = asyncio::open_connection("127.0.0.1", port).await.unwrap();
+    /// #     w.write(b"data").unwrap();
+    /// #     w.write_eof().unwrap();
+    /// #     let _ = asyncio::wait_for(r.read(-1), 0.5).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     fn connection_lost(&mut self, exc: Option<io::Error>) {
         let _ = exc;
@@ -362,6 +492,19 @@ pub trait BufferedProtocol: 'static {
     ///         self.0 = true;
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let server = lp.create_server(|| asyncio::Buffered(P(false, [0; 8])), "127.0.0.1", 0).await.unwrap();
+    /// #     let port = server.sockets()[0].inet().unwrap().port();
+    /// #     let (mut r, mut w) = asyncio::open_connection("127.0.0.1", port).await.unwrap();
+    /// #     w.write(b"data").unwrap();
+    /// #     w.write_eof().unwrap();
+    /// #     let _ = asyncio::wait_for(r.read(-1), 0.5).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     fn pause_writing(&mut self) {}
 
@@ -380,6 +523,19 @@ pub trait BufferedProtocol: 'static {
     ///         self.0 = false;
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let server = lp.create_server(|| asyncio::Buffered(P(false, [0; 8])), "127.0.0.1", 0).await.unwrap();
+    /// #     let port = server.sockets()[0].inet().unwrap().port();
+    /// #     let (mut r, mut w) = asyncio::open_connection("127.0.0.1", port).await.unwrap();
+    /// #     w.write(b"data").unwrap();
+    /// #     w.write_eof().unwrap();
+    /// #     let _ = asyncio::wait_for(r.read(-1), 0.5).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     fn resume_writing(&mut self) {}
 }
@@ -401,7 +557,8 @@ pub trait BufferedProtocol: 'static {
 ///     fn buffer_updated(&mut self, _n: usize) {}
 /// }
 /// let p = asyncio::Buffered(Sink([0; 1024]));
-/// assert_eq!(p.0.len(), 1024); // the protocol, through Deref
+/// let inner: &Sink = &p; // the protocol, through Deref
+/// assert_eq!(inner.0.len(), 1024);
 /// ```
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Buffered<P>(pub P);
@@ -463,7 +620,7 @@ impl<P: BufferedProtocol> StreamProtocol for Buffered<P> {}
 ///     let lp = asyncio::get_running_loop().unwrap();
 ///     let (server, _) = lp
 ///         .create_datagram_endpoint(Echo::default)
-///         .local_addr("127.0.0.1:0".parse().unwrap())
+///         .local_addr(([127, 0, 0, 1], 0))
 ///         .await?;
 ///     let addr = server.sockname().unwrap();
 ///     let client = std::net::UdpSocket::bind("127.0.0.1:0")?;
@@ -487,6 +644,19 @@ pub trait DatagramProtocol: 'static {
     ///         self.0 = Some(t);
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let (t, _p) = lp.create_datagram_endpoint(|| P(None)).local_addr(([127, 0, 0, 1], 0)).await.unwrap();
+    /// #     let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// #     if let Some(addr) = t.sockname() {
+    /// #         peer.send_to(b"hi", addr).unwrap();
+    /// #     }
+    /// #     asyncio::sleep(0.05).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     fn connection_made(&mut self, transport: DatagramTransport) {
         let _ = transport;
@@ -504,6 +674,19 @@ pub trait DatagramProtocol: 'static {
     ///         self.0 += data.len();
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let (t, _p) = lp.create_datagram_endpoint(|| Count::default()).local_addr(([127, 0, 0, 1], 0)).await.unwrap();
+    /// #     let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// #     if let Some(addr) = t.sockname() {
+    /// #         peer.send_to(b"hi", addr).unwrap();
+    /// #     }
+    /// #     asyncio::sleep(0.05).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     fn datagram_received(&mut self, data: &[u8], addr: SocketAddr) {
         let _ = (data, addr);
@@ -522,6 +705,19 @@ pub trait DatagramProtocol: 'static {
     ///         eprintln!("udp error: {exc}");
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let (t, _p) = lp.create_datagram_endpoint(|| Log).local_addr(([127, 0, 0, 1], 0)).await.unwrap();
+    /// #     let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// #     if let Some(addr) = t.sockname() {
+    /// #         peer.send_to(b"hi", addr).unwrap();
+    /// #     }
+    /// #     asyncio::sleep(0.05).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     fn error_received(&mut self, exc: io::Error) {
         let _ = exc;
@@ -538,6 +734,19 @@ pub trait DatagramProtocol: 'static {
     ///         let _ = self.0.set_result(());
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let (t, _p) = lp.create_datagram_endpoint(|| Done(asyncio::Future::new())).local_addr(([127, 0, 0, 1], 0)).await.unwrap();
+    /// #     let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// #     if let Some(addr) = t.sockname() {
+    /// #         peer.send_to(b"hi", addr).unwrap();
+    /// #     }
+    /// #     asyncio::sleep(0.05).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     fn connection_lost(&mut self, exc: Option<io::Error>) {
         let _ = exc;
@@ -555,6 +764,19 @@ pub trait DatagramProtocol: 'static {
     ///         self.0 = true;
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let (t, _p) = lp.create_datagram_endpoint(|| P(false)).local_addr(([127, 0, 0, 1], 0)).await.unwrap();
+    /// #     let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// #     if let Some(addr) = t.sockname() {
+    /// #         peer.send_to(b"hi", addr).unwrap();
+    /// #     }
+    /// #     asyncio::sleep(0.05).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     fn pause_writing(&mut self) {}
 
@@ -569,6 +791,19 @@ pub trait DatagramProtocol: 'static {
     ///         self.0 = false;
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let (t, _p) = lp.create_datagram_endpoint(|| P(false)).local_addr(([127, 0, 0, 1], 0)).await.unwrap();
+    /// #     let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// #     if let Some(addr) = t.sockname() {
+    /// #         peer.send_to(b"hi", addr).unwrap();
+    /// #     }
+    /// #     asyncio::sleep(0.05).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     fn resume_writing(&mut self) {}
 }

@@ -45,7 +45,6 @@ const READS_PER_WAKE: usize = 32;
 /// # Examples
 ///
 /// ```
-/// use std::net::SocketAddr;
 /// struct Ping;
 /// impl asyncio::DatagramProtocol for Ping {
 ///     fn connection_made(&mut self, t: asyncio::DatagramTransport) {
@@ -93,6 +92,19 @@ impl DatagramTransport {
     ///         t.sendto(b"hello", Some("127.0.0.1:9".parse().unwrap()));
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let (t, _p) = lp.create_datagram_endpoint(|| Hello).local_addr(([127, 0, 0, 1], 0)).await.unwrap();
+    /// #     let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// #     if let Some(addr) = t.sockname() {
+    /// #         peer.send_to(b"hi", addr).unwrap();
+    /// #     }
+    /// #     asyncio::sleep(0.05).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     pub fn sendto(&self, data: impl AsRef<[u8]>, addr: Option<SocketAddr>) {
         if let Some(inner) = self.inner.upgrade() {
@@ -113,6 +125,19 @@ impl DatagramTransport {
     ///         assert!(t.is_closing());
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let (t, _p) = lp.create_datagram_endpoint(|| Once).local_addr(([127, 0, 0, 1], 0)).await.unwrap();
+    /// #     let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// #     if let Some(addr) = t.sockname() {
+    /// #         peer.send_to(b"hi", addr).unwrap();
+    /// #     }
+    /// #     asyncio::sleep(0.05).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     pub fn close(&self) {
         self.with(Endpoint::close);
@@ -129,6 +154,19 @@ impl DatagramTransport {
     ///         t.abort();
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let (t, _p) = lp.create_datagram_endpoint(|| Gone).local_addr(([127, 0, 0, 1], 0)).await.unwrap();
+    /// #     let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// #     if let Some(addr) = t.sockname() {
+    /// #         peer.send_to(b"hi", addr).unwrap();
+    /// #     }
+    /// #     asyncio::sleep(0.05).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     pub fn abort(&self) {
         self.with(Endpoint::abort);
@@ -145,6 +183,19 @@ impl DatagramTransport {
     ///         assert!(!t.is_closing());
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let (t, _p) = lp.create_datagram_endpoint(|| P).local_addr(([127, 0, 0, 1], 0)).await.unwrap();
+    /// #     let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// #     if let Some(addr) = t.sockname() {
+    /// #         peer.send_to(b"hi", addr).unwrap();
+    /// #     }
+    /// #     asyncio::sleep(0.05).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     pub fn is_closing(&self) -> bool {
         self.with(|e| e.closing.get()).unwrap_or(true)
@@ -161,6 +212,19 @@ impl DatagramTransport {
     ///         assert_eq!(t.get_write_buffer_size(), 0);
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let (t, _p) = lp.create_datagram_endpoint(|| P).local_addr(([127, 0, 0, 1], 0)).await.unwrap();
+    /// #     let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// #     if let Some(addr) = t.sockname() {
+    /// #         peer.send_to(b"hi", addr).unwrap();
+    /// #     }
+    /// #     asyncio::sleep(0.05).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     pub fn get_write_buffer_size(&self) -> usize {
         self.with(|e| e.queued_bytes.get()).unwrap_or(0)
@@ -178,6 +242,19 @@ impl DatagramTransport {
     ///         t.set_write_buffer_limits(Some(4096), Some(1024));
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let (t, _p) = lp.create_datagram_endpoint(|| P).local_addr(([127, 0, 0, 1], 0)).await.unwrap();
+    /// #     let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// #     if let Some(addr) = t.sockname() {
+    /// #         peer.send_to(b"hi", addr).unwrap();
+    /// #     }
+    /// #     asyncio::sleep(0.05).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     pub fn set_write_buffer_limits(&self, high: Option<usize>, low: Option<usize>) {
         let (high, low) = water_marks(high, low);
@@ -239,6 +316,19 @@ impl DatagramTransport {
     ///         assert!(t.get_extra_info("socket").is_some());
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let (t, _p) = lp.create_datagram_endpoint(|| P).local_addr(([127, 0, 0, 1], 0)).await.unwrap();
+    /// #     let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// #     if let Some(addr) = t.sockname() {
+    /// #         peer.send_to(b"hi", addr).unwrap();
+    /// #     }
+    /// #     asyncio::sleep(0.05).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     pub fn get_extra_info(&self, name: &str) -> Option<ExtraInfo> {
         let inet = |a: SocketAddr| ExtraInfo::Address(crate::Address::Inet(a));

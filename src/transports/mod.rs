@@ -104,6 +104,19 @@ impl Transport {
     ///         t.write("220 ready\r\n"); // anything that is AsRef<[u8]>
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let server = lp.create_server(|| Banner, "127.0.0.1", 0).await.unwrap();
+    /// #     let port = server.sockets()[0].inet().unwrap().port();
+    /// #     let (mut r, mut w) = asyncio::open_connection("127.0.0.1", port).await.unwrap();
+    /// #     w.write(b"data").unwrap();
+    /// #     w.write_eof().unwrap();
+    /// #     let _ = asyncio::wait_for(r.read(-1), 0.5).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     pub fn write(&self, data: impl AsRef<[u8]>) {
         self.with(|t| t.write(data.as_ref()));
@@ -120,6 +133,19 @@ impl Transport {
     ///         t.writelines([&b"HTTP/1.1 204 No Content\r\n"[..], b"\r\n"]);
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let server = lp.create_server(|| Http, "127.0.0.1", 0).await.unwrap();
+    /// #     let port = server.sockets()[0].inet().unwrap().port();
+    /// #     let (mut r, mut w) = asyncio::open_connection("127.0.0.1", port).await.unwrap();
+    /// #     w.write(b"data").unwrap();
+    /// #     w.write_eof().unwrap();
+    /// #     let _ = asyncio::wait_for(r.read(-1), 0.5).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     pub fn writelines<I>(&self, data: I)
     where
@@ -146,6 +172,19 @@ impl Transport {
     ///         t.write_eof(); // then wait for the answer in data_received
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let server = lp.create_server(|| OneShot, "127.0.0.1", 0).await.unwrap();
+    /// #     let port = server.sockets()[0].inet().unwrap().port();
+    /// #     let (mut r, mut w) = asyncio::open_connection("127.0.0.1", port).await.unwrap();
+    /// #     w.write(b"data").unwrap();
+    /// #     w.write_eof().unwrap();
+    /// #     let _ = asyncio::wait_for(r.read(-1), 0.5).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     pub fn write_eof(&self) {
         self.with(|t| t.base().conn.write_eof());
@@ -162,6 +201,19 @@ impl Transport {
     ///         assert!(t.can_write_eof());
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let server = lp.create_server(|| P, "127.0.0.1", 0).await.unwrap();
+    /// #     let port = server.sockets()[0].inet().unwrap().port();
+    /// #     let (mut r, mut w) = asyncio::open_connection("127.0.0.1", port).await.unwrap();
+    /// #     w.write(b"data").unwrap();
+    /// #     w.write_eof().unwrap();
+    /// #     let _ = asyncio::wait_for(r.read(-1), 0.5).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     pub fn can_write_eof(&self) -> bool {
         true
@@ -183,6 +235,19 @@ impl Transport {
     ///         assert!(t.is_closing());
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let server = lp.create_server(|| Bye, "127.0.0.1", 0).await.unwrap();
+    /// #     let port = server.sockets()[0].inet().unwrap().port();
+    /// #     let (mut r, mut w) = asyncio::open_connection("127.0.0.1", port).await.unwrap();
+    /// #     w.write(b"data").unwrap();
+    /// #     w.write_eof().unwrap();
+    /// #     let _ = asyncio::wait_for(r.read(-1), 0.5).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     pub fn close(&self) {
         self.with(|t| t.base().conn.close());
@@ -200,6 +265,19 @@ impl Transport {
     ///         t.abort();
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let server = lp.create_server(|| Rude, "127.0.0.1", 0).await.unwrap();
+    /// #     let port = server.sockets()[0].inet().unwrap().port();
+    /// #     let (mut r, mut w) = asyncio::open_connection("127.0.0.1", port).await.unwrap();
+    /// #     w.write(b"data").unwrap();
+    /// #     w.write_eof().unwrap();
+    /// #     let _ = asyncio::wait_for(r.read(-1), 0.5).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     pub fn abort(&self) {
         self.with(|t| t.base().conn.abort());
@@ -216,6 +294,19 @@ impl Transport {
     ///         assert!(!t.is_closing());
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let server = lp.create_server(|| P, "127.0.0.1", 0).await.unwrap();
+    /// #     let port = server.sockets()[0].inet().unwrap().port();
+    /// #     let (mut r, mut w) = asyncio::open_connection("127.0.0.1", port).await.unwrap();
+    /// #     w.write(b"data").unwrap();
+    /// #     w.write_eof().unwrap();
+    /// #     let _ = asyncio::wait_for(r.read(-1), 0.5).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     pub fn is_closing(&self) -> bool {
         self.with(|t| t.base().conn.is_closing()).unwrap_or(true)
@@ -239,6 +330,19 @@ impl Transport {
     ///         assert!(!t.is_reading());
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let server = lp.create_server(|| Slow(None), "127.0.0.1", 0).await.unwrap();
+    /// #     let port = server.sockets()[0].inet().unwrap().port();
+    /// #     let (mut r, mut w) = asyncio::open_connection("127.0.0.1", port).await.unwrap();
+    /// #     w.write(b"data").unwrap();
+    /// #     w.write_eof().unwrap();
+    /// #     let _ = asyncio::wait_for(r.read(-1), 0.5).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     pub fn pause_reading(&self) {
         self.with(|t| t.base().pause_reading());
@@ -257,6 +361,19 @@ impl Transport {
     ///         assert!(t.is_reading());
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let server = lp.create_server(|| P, "127.0.0.1", 0).await.unwrap();
+    /// #     let port = server.sockets()[0].inet().unwrap().port();
+    /// #     let (mut r, mut w) = asyncio::open_connection("127.0.0.1", port).await.unwrap();
+    /// #     w.write(b"data").unwrap();
+    /// #     w.write_eof().unwrap();
+    /// #     let _ = asyncio::wait_for(r.read(-1), 0.5).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     pub fn resume_reading(&self) {
         self.with(|t| t.base().resume_reading());
@@ -275,6 +392,19 @@ impl Transport {
     ///         assert!(!t.is_reading());
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let server = lp.create_server(|| P, "127.0.0.1", 0).await.unwrap();
+    /// #     let port = server.sockets()[0].inet().unwrap().port();
+    /// #     let (mut r, mut w) = asyncio::open_connection("127.0.0.1", port).await.unwrap();
+    /// #     w.write(b"data").unwrap();
+    /// #     w.write_eof().unwrap();
+    /// #     let _ = asyncio::wait_for(r.read(-1), 0.5).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     pub fn is_reading(&self) -> bool {
         self.with(|t| t.base().is_reading()).unwrap_or(false)
@@ -292,6 +422,19 @@ impl Transport {
     ///         assert_eq!(t.get_write_buffer_size(), 0); // the kernel took it
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let server = lp.create_server(|| P, "127.0.0.1", 0).await.unwrap();
+    /// #     let port = server.sockets()[0].inet().unwrap().port();
+    /// #     let (mut r, mut w) = asyncio::open_connection("127.0.0.1", port).await.unwrap();
+    /// #     w.write(b"data").unwrap();
+    /// #     w.write_eof().unwrap();
+    /// #     let _ = asyncio::wait_for(r.read(-1), 0.5).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     pub fn get_write_buffer_size(&self) -> usize {
         self.with(|t| t.base().conn.write_buffer_size())
@@ -313,6 +456,19 @@ impl Transport {
     ///         assert_eq!(t.get_write_buffer_limits(), (256, 1024));
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let server = lp.create_server(|| P, "127.0.0.1", 0).await.unwrap();
+    /// #     let port = server.sockets()[0].inet().unwrap().port();
+    /// #     let (mut r, mut w) = asyncio::open_connection("127.0.0.1", port).await.unwrap();
+    /// #     w.write(b"data").unwrap();
+    /// #     w.write_eof().unwrap();
+    /// #     let _ = asyncio::wait_for(r.read(-1), 0.5).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     pub fn set_write_buffer_limits(&self, high: Option<usize>, low: Option<usize>) {
         let (high, low) = stream::water_marks(high, low);
@@ -333,6 +489,19 @@ impl Transport {
     ///         assert_eq!(t.get_write_buffer_limits(), (16 * 1024, 64 * 1024));
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let server = lp.create_server(|| P, "127.0.0.1", 0).await.unwrap();
+    /// #     let port = server.sockets()[0].inet().unwrap().port();
+    /// #     let (mut r, mut w) = asyncio::open_connection("127.0.0.1", port).await.unwrap();
+    /// #     w.write(b"data").unwrap();
+    /// #     w.write_eof().unwrap();
+    /// #     let _ = asyncio::wait_for(r.read(-1), 0.5).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     pub fn get_write_buffer_limits(&self) -> (usize, usize) {
         self.with(|t| t.base().conn.write_buffer_limits())
@@ -353,6 +522,19 @@ impl Transport {
     ///         println!("connection from {}", peer.address().unwrap());
     ///     }
     /// }
+    /// # asyncio::run(async {
+    /// #     let lp = asyncio::get_running_loop().unwrap();
+    /// #     let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// #     let seen = failed.clone();
+    /// #     lp.set_exception_handler(Some(move |_: &asyncio::ExceptionContext| seen.set(true)));
+    /// #     let server = lp.create_server(|| Who, "127.0.0.1", 0).await.unwrap();
+    /// #     let port = server.sockets()[0].inet().unwrap().port();
+    /// #     let (mut r, mut w) = asyncio::open_connection("127.0.0.1", port).await.unwrap();
+    /// #     w.write(b"data").unwrap();
+    /// #     w.write_eof().unwrap();
+    /// #     let _ = asyncio::wait_for(r.read(-1), 0.5).await;
+    /// #     assert!(!failed.get(), "a callback panicked");
+    /// # });
     /// ```
     pub fn get_extra_info(&self, name: &str) -> Option<ExtraInfo> {
         self.with(|t| {
