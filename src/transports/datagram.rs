@@ -562,6 +562,7 @@ impl<P: DatagramProtocol> Shared<P> {
             };
             let Some(err) = next else { break };
             if e.lost.get() {
+                e.errors.borrow_mut().clear(); // nobody to tell any more
                 break;
             }
             self.call("error_received", |p| p.error_received(err));
