@@ -143,6 +143,11 @@
 //! | `asyncio.subprocess.PIPE`, `DEVNULL`, `STDOUT` | [`subprocess::PIPE`], [`subprocess::DEVNULL`], [`subprocess::STDOUT`] |
 //! | `loop.add_signal_handler`, `remove_signal_handler`, `signal.SIGTERM` | [`EventLoop::add_signal_handler`], [`EventLoop::remove_signal_handler`], [`signal::SIGTERM`] |
 //! | Ctrl-C in `asyncio.run` (3.11) | [`run`] and [`Runner::run`]: the first cancels `main` and cleans up, a second ends the process |
+//! | `loop.create_connection`, `create_server`, `create_unix_connection`, `create_unix_server`, `connect_accepted_socket` | [`EventLoop::create_connection`], [`EventLoop::create_server`], [`EventLoop::create_unix_connection`], [`EventLoop::create_unix_server`], [`EventLoop::connect_accepted_socket`] |
+//! | `asyncio.Protocol`, `BufferedProtocol`, `DatagramProtocol` | [`Protocol`], [`BufferedProtocol`] (in [`Buffered`]), [`DatagramProtocol`] |
+//! | `asyncio.Transport`, `DatagramTransport`, the `protocol` of `create_connection` | [`Transport`], [`DatagramTransport`], [`ProtocolRef`] |
+//! | `loop.create_datagram_endpoint` | [`EventLoop::create_datagram_endpoint`] |
+//! | one loop per core ("many processes + coroutines") | [`run_on_cores`], [`MultiRunner`] |
 //!
 //! # Differences from asyncio
 //!
@@ -151,7 +156,9 @@
 //!   `CancelledError` inside it; it still travels down the await chain, one await per loop
 //!   iteration (see the README's "Differences from asyncio" for the full list).
 //! - One loop per thread, and tasks are `!Send`: this is a single-threaded runtime.
-//!   Wakers are `Send` and may be woken from any thread.
+//!   Wakers are `Send` and may be woken from any thread. [`run_on_cores`] runs one loop per
+//!   core.
+//! - A transport owns its protocol; [`ProtocolRef`] reaches into it (see the README).
 //! - The default executor's idle threads exit after a keep-alive ([`DEFAULT_KEEP_ALIVE`]);
 //!   CPython's stay until shutdown. `shutdown_default_executor` (and so [`run`]) waits for
 //!   running jobs without asyncio's 300 s limit.
@@ -170,12 +177,14 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod concurrent;
+mod cores;
 mod coroutines;
 mod events;
 mod exceptions;
 mod futures;
 mod locks;
 pub mod prelude;
+mod protocols;
 mod queues;
 mod runners;
 mod runtime;
@@ -187,12 +196,14 @@ mod taskgroups;
 mod tasks;
 mod threads;
 mod timeouts;
+mod transports;
 mod unix_events;
 
 pub use concurrent::{
     ConcurrentFuture, DEFAULT_KEEP_ALIVE, ExecutorBuilder, ThreadPoolExecutor, WrappedFuture,
     wrap_future,
 };
+pub use cores::{MultiRunner, run_on_cores};
 pub use coroutines::{
     AsyncGenerator, CoState, Coroutine, CoroutineError, Generator, Yield, Yielder, async_gen,
 };
@@ -204,6 +215,7 @@ pub use events::{
 pub use exceptions::{CancelledError, InvalidStateError, RuntimeError, TaskError};
 pub use futures::Future;
 pub use locks::*;
+pub use protocols::{Buffered, BufferedProtocol, DatagramProtocol, Protocol, StreamProtocol};
 pub use queues::*;
 pub use runners::{Runner, run};
 pub use selector_events::{Fileno, Listener};
@@ -226,6 +238,10 @@ pub use threads::{ToThread, to_thread};
 pub use timeouts::{
     AsCompleted, Cancellable, Shield, Timeout, TimeoutError, TimeoutFuture, WaitFor, as_completed,
     shield, timeout, timeout_at, wait_for,
+};
+pub use transports::{
+    CreateConnection, CreateDatagramEndpoint, CreateServer, CreateUnixConnection, CreateUnixServer,
+    DatagramTransport, ProtocolRef, Transport,
 };
 pub use unix_events::signal;
 

@@ -46,6 +46,7 @@ pub use crate::concurrent::{
     ConcurrentFuture, DEFAULT_KEEP_ALIVE, ExecutorBuilder, ThreadPoolExecutor, WrappedFuture,
     wrap_future,
 };
+pub use crate::cores::{MultiRunner, run_on_cores};
 pub use crate::coroutines::{
     AsyncGenerator, CoState, Coroutine, CoroutineError, Generator, Yield, Yielder, async_gen,
 };
@@ -57,6 +58,9 @@ pub use crate::exceptions::{CancelledError, InvalidStateError, RuntimeError, Tas
 /// The `gather` function and the `gather!` macro (mixed types), which share the name.
 pub use crate::gather;
 pub use crate::locks::*;
+pub use crate::protocols::{
+    Buffered, BufferedProtocol, DatagramProtocol, Protocol, StreamProtocol,
+};
 pub use crate::queues::*;
 pub use crate::runners::{Runner, run};
 pub use crate::selector_events::{Fileno, Listener};
@@ -79,6 +83,10 @@ pub use crate::threads::{ToThread, to_thread};
 pub use crate::timeouts::{
     AsCompleted, Cancellable, Shield, Timeout, TimeoutError, TimeoutFuture, WaitFor, as_completed,
     shield, timeout, timeout_at, wait_for,
+};
+pub use crate::transports::{
+    CreateConnection, CreateDatagramEndpoint, CreateServer, CreateUnixConnection, CreateUnixServer,
+    DatagramTransport, ProtocolRef, Transport,
 };
 pub use crate::unix_events::signal;
 

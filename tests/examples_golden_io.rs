@@ -22,7 +22,14 @@ use std::time::{Duration, Instant};
 use asyncio::{StreamReader, StreamWriter};
 
 /// Every example this file runs; only these are built.
-const EXAMPLES: &[&str] = &["wget", "tcp_echo_server", "tcp_echo_client", "chat_server"];
+const EXAMPLES: &[&str] = &[
+    "wget",
+    "tcp_echo_server",
+    "tcp_echo_client",
+    "chat_server",
+    "http_hello",
+    "cross_loop",
+];
 
 /// How long any one program may run, or any one expected line take to come.
 const BOUND: Duration = Duration::from_secs(20);
@@ -650,5 +657,87 @@ fn chat_server_disconnects_a_client_that_does_not_read() {
     assert!(
         rest.contains(&"sleepy is not reading: disconnected".to_owned()),
         "{rest:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// http_hello and cross_loop
+// ---------------------------------------------------------------------------------------------
+
+/// Reads one HTTP response (head and a `Content-Length` body) from `s`.
+fn read_response(s: &mut std::net::TcpStream) -> String {
+    let mut got = Vec::new();
+    let mut byte = [0u8; 1];
+    while !got.ends_with(b"\r\n\r\n") {
+        assert_eq!(
+            s.read(&mut byte).expect("the response head"),
+            1,
+            "closed early"
+        );
+        got.push(byte[0]);
+    }
+    let head = String::from_utf8(got).expect("ASCII head");
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Length: "))
+        .expect("a Content-Length")
+        .parse()
+        .expect("a number");
+    let mut body = vec![0u8; length];
+    s.read_exact(&mut body).expect("the body");
+    head + &String::from_utf8(body).expect("ASCII body")
+}
+
+fn http_hello_answers_two_requests_on_one_connection(args: &[&str]) {
+    let mut server = Child::start("http_hello", args);
+    let port = server.serving_port();
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(BOUND)).unwrap();
+    let expected =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!";
+    for _ in 0..2 {
+        s.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .unwrap();
+        assert_eq!(read_response(&mut s), expected, "a keep-alive answer");
+    }
+    // Two requests in one write (pipelining), the second asking to close.
+    s.write_all(
+        b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc",
+    )
+    .unwrap();
+    assert_eq!(read_response(&mut s), expected);
+    let last = read_response(&mut s);
+    assert!(last.contains("Connection: close\r\n"), "{last:?}");
+    let mut rest = Vec::new();
+    s.read_to_end(&mut rest).expect("the server closes");
+    assert!(rest.is_empty(), "{rest:?}");
+    drop(server);
+}
+
+#[test]
+fn http_hello_keeps_the_connection_alive_on_one_loop() {
+    http_hello_answers_two_requests_on_one_connection(&["127.0.0.1:0"]);
+}
+
+#[test]
+fn http_hello_keeps_the_connection_alive_on_two_loops() {
+    http_hello_answers_two_requests_on_one_connection(&["127.0.0.1:0", "--cores", "2"]);
+}
+
+#[test]
+fn http_hello_rejects_bad_arguments_with_usage_status() {
+    let (status, _, stderr) = run("http_hello", &["--cores", "0"]);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("usage"), "{stderr}");
+}
+
+#[test]
+fn cross_loop_passes_jobs_and_an_answer_between_two_loops() {
+    let (status, stdout, stderr) = run("cross_loop", &[]);
+    assert!(status.success(), "{stderr}");
+    assert_eq!(
+        stdout,
+        "consumer got: job 0\nconsumer got: job 1\nconsumer got: job 2\n\
+         producer: the consumer handled 3 jobs\n"
     );
 }

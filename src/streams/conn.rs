@@ -484,6 +484,12 @@ impl Conn {
         }
     }
 
+    /// True while the buffer is above the high-water mark and not yet back at the low one
+    /// (a transport's protocol is paused meanwhile).
+    pub(crate) fn is_write_paused(&self) -> bool {
+        self.paused.get()
+    }
+
     pub(crate) fn write_buffer_limits(&self) -> (usize, usize) {
         (self.low_water.get(), self.high_water.get())
     }

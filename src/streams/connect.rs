@@ -110,22 +110,36 @@ impl IntoFuture for OpenConnection {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let core = with_running(Core::rc).ok_or_else(no_running_loop)?;
-            let addrs = resolve(&self.host, self.port).await?;
-            let mut failures = Vec::new();
-            for addr in addrs {
-                if let Some(local) = &self.local_addr {
-                    if local.is_ipv4() != addr.is_ipv4() {
-                        continue; // asyncio skips addresses of the other family
-                    }
-                }
-                match connect_tcp(&core, &addr, self.local_addr.as_ref(), self.limit).await {
-                    Ok(conn) => return Ok(pair(conn)),
-                    Err(e) => failures.push((addr, e)),
-                }
-            }
-            Err(connect_error(&self.host, self.port, failures))
+            let conn =
+                connect_host(&core, &self.host, self.port, self.local_addr, self.limit).await?;
+            Ok(pair(conn))
         })
     }
+}
+
+/// Resolves `host` and tries its addresses in order until one connects (asyncio's
+/// `create_connection` without happy eyeballs). The error names every address tried.
+pub(crate) async fn connect_host(
+    core: &Core,
+    host: &str,
+    port: u16,
+    local_addr: Option<SocketAddr>,
+    limit: usize,
+) -> io::Result<Rc<Conn>> {
+    let addrs = resolve(host, port).await?;
+    let mut failures = Vec::new();
+    for addr in addrs {
+        if let Some(local) = &local_addr {
+            if local.is_ipv4() != addr.is_ipv4() {
+                continue; // asyncio skips addresses of the other family
+            }
+        }
+        match connect_tcp(core, &addr, local_addr.as_ref(), limit).await {
+            Ok(conn) => return Ok(conn),
+            Err(e) => failures.push((addr, e)),
+        }
+    }
+    Err(connect_error(host, port, failures))
 }
 
 /// One error out of the failures of every address tried: the first one's kind, each one's
@@ -241,19 +255,23 @@ impl IntoFuture for OpenUnixConnection {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let core = with_running(Core::rc).ok_or_else(no_running_loop)?;
-            let named = |e: io::Error| {
-                io::Error::new(e.kind(), format!("connect to {}: {e}", self.path.display()))
-            };
-            let stream = mio::net::UnixStream::connect(&self.path).map_err(named)?;
-            let conn = Conn::new(&core, Stream::Unix(stream), self.limit, 0)?;
-            poll_fn(|cx| conn.poll_ready(Direction::Write, cx)).await;
-            let fd = conn
-                .with_stream(|s| s.raw_fd())
-                .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "socket closed"))?;
-            if let Some(e) = sys::take_error(fd)? {
-                return Err(named(e));
-            }
-            Ok(pair(conn))
+            Ok(pair(connect_unix(&core, &self.path, self.limit).await?))
         })
     }
+}
+
+/// Connects to the Unix socket at `path`; errors name the path.
+pub(crate) async fn connect_unix(core: &Core, path: &Path, limit: usize) -> io::Result<Rc<Conn>> {
+    let named =
+        |e: io::Error| io::Error::new(e.kind(), format!("connect to {}: {e}", path.display()));
+    let stream = mio::net::UnixStream::connect(path).map_err(named)?;
+    let conn = Conn::new(core, Stream::Unix(stream), limit, 0)?;
+    poll_fn(|cx| conn.poll_ready(Direction::Write, cx)).await;
+    let fd = conn
+        .with_stream(|s| s.raw_fd())
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "socket closed"))?;
+    if let Some(e) = sys::take_error(fd)? {
+        return Err(named(e));
+    }
+    Ok(conn)
 }

@@ -38,7 +38,7 @@
 
 pub(crate) mod conn;
 mod reader;
-mod server;
+pub(crate) mod server;
 mod writer;
 
 use std::fmt;
@@ -53,7 +53,7 @@ pub use server::{
 };
 pub use writer::StreamWriter;
 
-mod connect;
+pub(crate) mod connect;
 pub use connect::{OpenConnection, OpenUnixConnection, open_connection, open_unix_connection};
 
 /// The default buffer limit of a [`StreamReader`] (asyncio's `_DEFAULT_LIMIT`, 64 KiB): the

@@ -122,34 +122,37 @@ impl mio::event::Source for Listen {
     }
 }
 
-struct Listener {
+/// One listening socket of a server.
+pub(crate) struct Listener {
     source: Source<Listen>,
     addr: Address,
 }
 
 /// A Unix socket file this server made, to remove on close if it is still ours.
-struct UnixFile {
+pub(crate) struct UnixFile {
     path: PathBuf,
     dev: u64,
     ino: u64,
 }
 
-/// Spawns a server's accept tasks.
-type StartAccepting = Box<dyn Fn(&Rc<ServerInner>)>;
+/// What a server does with each accepted connection: makes a stream pair and runs the
+/// client callback (`start_server`), or makes a transport and its protocol
+/// (`loop.create_server`). It registers the connection with [`ServerInner::track`].
+pub(crate) type Accept = Rc<dyn Fn(&Rc<ServerInner>, Stream) -> io::Result<()>>;
 
-struct ServerInner {
+/// The state of a [`Server`], shared by its handles and its accept tasks.
+pub(crate) struct ServerInner {
     core: Weak<Core>,
     listeners: RefCell<Vec<Rc<Listener>>>,
     addrs: Vec<Address>,
     accepting: RefCell<Vec<Task<()>>>,
-    /// Starts the accept tasks (it holds the typed client callback).
-    start: StartAccepting,
+    /// Sets up each accepted connection.
+    accept: Accept,
     serving: Cell<bool>,
     serving_forever: Cell<bool>,
     closed: Cell<bool>,
     clients: RefCell<Slab<Weak<Conn>>>,
     waiters: RefCell<Vec<Waker>>,
-    limit: usize,
     unix_file: Option<UnixFile>,
     backlog: u32,
 }
@@ -169,6 +172,23 @@ impl ServerInner {
         if now_idle && self.closed.get() {
             self.wake_waiters();
         }
+    }
+
+    /// Counts `conn` among the server's clients until it closes (for `wait_closed`,
+    /// `close_clients` and `abort_clients`).
+    pub(crate) fn track(self: &Rc<Self>, conn: &Rc<Conn>) {
+        let key = self.clients.borrow_mut().insert(Rc::downgrade(conn));
+        let weak = Rc::downgrade(self);
+        conn.set_on_close(Box::new(move || {
+            if let Some(server) = weak.upgrade() {
+                server.client_gone(key);
+            }
+        }));
+    }
+
+    /// The loop the server runs on, if it is still alive.
+    pub(crate) fn core(&self) -> Option<Rc<Core>> {
+        self.core.upgrade()
     }
 
     fn wait(&self, waker: &Waker) {
@@ -307,13 +327,14 @@ where
     }
 }
 
+/// The options of a listening server, shared by `start_server` and `loop.create_server`.
 #[derive(Debug, Clone, Copy)]
-struct Options {
-    limit: usize,
-    backlog: u32,
-    reuse_address: bool,
-    reuse_port: bool,
-    start_serving: bool,
+pub(crate) struct Options {
+    pub(crate) limit: usize,
+    pub(crate) backlog: u32,
+    pub(crate) reuse_address: bool,
+    pub(crate) reuse_port: bool,
+    pub(crate) start_serving: bool,
 }
 
 impl Default for Options {
@@ -413,7 +434,6 @@ where
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let core = with_running(Core::rc).ok_or_else(no_running_loop)?;
-            let o = self.options;
             if let Some(sock) = self.sock {
                 sock.set_nonblocking(true)?;
                 let local = sock.local_addr()?;
@@ -423,38 +443,57 @@ where
                     source,
                     addr: Address::Inet(local),
                 };
-                return Ok(Server::new(&core, vec![listener], self.callback, o, None));
-            }
-            let addrs = resolve(&self.host, self.port).await?;
-            let mut listeners = Vec::new();
-            let mut skipped = None;
-            for addr in &addrs {
-                match sys::tcp_listener(addr, o.backlog, o.reuse_address, o.reuse_port) {
-                    Ok(l) => {
-                        let local = l.local_addr()?;
-                        let source =
-                            Source::new(&core, Listen::Tcp(mio::net::TcpListener::from_std(l)), 0)?;
-                        listeners.push(Listener {
-                            source,
-                            addr: Address::Inet(local),
-                        });
-                    }
-                    // A family this host cannot bind ("localhost" resolving to ::1 without
-                    // IPv6): skip it if another address works.
-                    Err(e) if addrs.len() > 1 && unavailable(&e) => skipped = Some(e),
-                    Err(e) => return Err(bind_error(addr, e)),
-                }
-            }
-            if listeners.is_empty() {
-                let e = skipped.unwrap_or_else(|| io::Error::other("no address to listen on"));
-                return Err(io::Error::new(
-                    e.kind(),
-                    format!("could not listen on {}:{}: {e}", self.host, self.port),
+                let accept = stream_acceptor(self.callback, self.options.limit);
+                return Ok(Server::new(
+                    &core,
+                    vec![listener],
+                    accept,
+                    self.options,
+                    None,
                 ));
             }
-            Ok(Server::new(&core, listeners, self.callback, o, None))
+            let listeners = bind_tcp(&core, &self.host, self.port, &self.options).await?;
+            let accept = stream_acceptor(self.callback, self.options.limit);
+            Ok(Server::new(&core, listeners, accept, self.options, None))
         })
     }
+}
+
+/// Resolves `host` and binds a listening socket to each of its addresses, with `o`'s
+/// options (asyncio's `create_server` binding step).
+pub(crate) async fn bind_tcp(
+    core: &Core,
+    host: &str,
+    port: u16,
+    o: &Options,
+) -> io::Result<Vec<Listener>> {
+    let addrs = resolve(host, port).await?;
+    let mut listeners = Vec::new();
+    let mut skipped = None;
+    for addr in &addrs {
+        match sys::tcp_listener(addr, o.backlog, o.reuse_address, o.reuse_port) {
+            Ok(l) => {
+                let local = l.local_addr()?;
+                let source = Source::new(core, Listen::Tcp(mio::net::TcpListener::from_std(l)), 0)?;
+                listeners.push(Listener {
+                    source,
+                    addr: Address::Inet(local),
+                });
+            }
+            // A family this host cannot bind ("localhost" resolving to ::1 without
+            // IPv6): skip it if another address works.
+            Err(e) if addrs.len() > 1 && unavailable(&e) => skipped = Some(e),
+            Err(e) => return Err(bind_error(addr, e)),
+        }
+    }
+    if listeners.is_empty() {
+        let e = skipped.unwrap_or_else(|| io::Error::other("no address to listen on"));
+        return Err(io::Error::new(
+            e.kind(),
+            format!("could not listen on {host}:{port}: {e}"),
+        ));
+    }
+    Ok(listeners)
 }
 
 fn unavailable(e: &io::Error) -> bool {
@@ -544,37 +583,12 @@ where
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let core = with_running(Core::rc).ok_or_else(no_running_loop)?;
-            let path = &self.path;
-            let named = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
-            if let Ok(meta) = std::fs::symlink_metadata(path) {
-                if meta.file_type().is_socket() {
-                    let _ = std::fs::remove_file(path); // a stale socket, as asyncio removes
-                }
-            }
-            let std_listener = std::os::unix::net::UnixListener::bind(path).map_err(named)?;
-            sys::set_nonblocking(std::os::fd::AsRawFd::as_raw_fd(&std_listener))?;
-            if self.options.backlog != 128 {
-                sys::listen(
-                    std::os::fd::AsRawFd::as_raw_fd(&std_listener),
-                    self.options.backlog,
-                )?;
-            }
-            let meta = std::fs::symlink_metadata(path).map_err(named)?;
-            let unix_file = UnixFile {
-                path: path.clone(),
-                dev: meta.dev(),
-                ino: meta.ino(),
-            };
-            let listener = mio::net::UnixListener::from_std(std_listener);
-            let source = Source::new(&core, Listen::Unix(listener), 0)?;
-            let listeners = vec![Listener {
-                source,
-                addr: Address::Unix(path.clone()),
-            }];
+            let (listeners, unix_file) = bind_unix(&core, &self.path, &self.options)?;
+            let accept = stream_acceptor(self.callback, self.options.limit);
             Ok(Server::new(
                 &core,
                 listeners,
-                self.callback,
+                accept,
                 self.options,
                 Some(unix_file),
             ))
@@ -582,55 +596,73 @@ where
     }
 }
 
+/// Binds a listening Unix socket at `path` (removing a stale socket file first, as asyncio
+/// does), with `o`'s backlog.
+pub(crate) fn bind_unix(
+    core: &Core,
+    path: &Path,
+    o: &Options,
+) -> io::Result<(Vec<Listener>, UnixFile)> {
+    let named = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if meta.file_type().is_socket() {
+            let _ = std::fs::remove_file(path); // a stale socket, as asyncio removes
+        }
+    }
+    let std_listener = std::os::unix::net::UnixListener::bind(path).map_err(named)?;
+    sys::set_nonblocking(std::os::fd::AsRawFd::as_raw_fd(&std_listener))?;
+    if o.backlog != 128 {
+        sys::listen(std::os::fd::AsRawFd::as_raw_fd(&std_listener), o.backlog)?;
+    }
+    let meta = std::fs::symlink_metadata(path).map_err(named)?;
+    let unix_file = UnixFile {
+        path: path.to_path_buf(),
+        dev: meta.dev(),
+        ino: meta.ino(),
+    };
+    let listener = mio::net::UnixListener::from_std(std_listener);
+    let source = Source::new(core, Listen::Unix(listener), 0)?;
+    let listeners = vec![Listener {
+        source,
+        addr: Address::Unix(path.to_path_buf()),
+    }];
+    Ok((listeners, unix_file))
+}
+
+/// The acceptor of `start_server`: a stream pair per connection, handed to `callback` in a
+/// task of its own.
+fn stream_acceptor<F, Fut>(callback: F, limit: usize) -> Accept
+where
+    F: Fn(StreamReader, StreamWriter) -> Fut + 'static,
+    Fut: Future + 'static,
+    Fut::Output: ClientConnected,
+{
+    Rc::new(move |server: &Rc<ServerInner>, stream: Stream| {
+        connection_made(server, stream, &callback, limit)
+    })
+}
+
 impl Server {
-    fn new<F, Fut>(
+    /// A server over `listeners` that hands every accepted connection to `accept`.
+    pub(crate) fn new(
         core: &Core,
         listeners: Vec<Listener>,
-        callback: F,
+        accept: Accept,
         options: Options,
         unix_file: Option<UnixFile>,
-    ) -> Server
-    where
-        F: Fn(StreamReader, StreamWriter) -> Fut + 'static,
-        Fut: Future + 'static,
-        Fut::Output: ClientConnected,
-    {
-        let callback = Rc::new(callback);
-        let start = Box::new(move |server: &Rc<ServerInner>| {
-            let Some(core) = server.core.upgrade() else {
-                return;
-            };
-            let listeners: Vec<_> = server
-                .listeners
-                .borrow()
-                .iter()
-                .map(Rc::downgrade)
-                .collect();
-            let tasks: Vec<Task<()>> = listeners
-                .into_iter()
-                .map(|l| {
-                    Task::from_cell(core.spawn_internal(accept_loop(
-                        server.clone(),
-                        l,
-                        callback.clone(),
-                    )))
-                })
-                .collect();
-            server.accepting.borrow_mut().extend(tasks);
-        });
+    ) -> Server {
         let addrs = listeners.iter().map(|l| l.addr.clone()).collect();
         let inner = Rc::new(ServerInner {
             core: core.weak(),
             listeners: RefCell::new(listeners.into_iter().map(Rc::new).collect()),
             addrs,
             accepting: RefCell::new(Vec::new()),
-            start,
+            accept,
             serving: Cell::new(false),
             serving_forever: Cell::new(false),
             closed: Cell::new(false),
             clients: RefCell::new(Slab::new()),
             waiters: RefCell::new(Vec::new()),
-            limit: options.limit,
             unix_file,
             backlog: options.backlog,
         });
@@ -641,11 +673,26 @@ impl Server {
         server
     }
 
+    /// Spawns one accept task per listener, once.
     fn begin_serving(&self) {
-        if self.inner.serving.replace(true) {
+        let server = &self.inner;
+        if server.serving.replace(true) {
             return;
         }
-        (self.inner.start)(&self.inner);
+        let Some(core) = server.core.upgrade() else {
+            return;
+        };
+        let listeners: Vec<_> = server
+            .listeners
+            .borrow()
+            .iter()
+            .map(Rc::downgrade)
+            .collect();
+        let tasks: Vec<Task<()>> = listeners
+            .into_iter()
+            .map(|l| Task::from_cell(core.spawn_internal(accept_loop(server.clone(), l))))
+            .collect();
+        server.accepting.borrow_mut().extend(tasks);
     }
 
     /// Starts accepting connections if not already (asyncio's `start_serving`). An error
@@ -919,14 +966,9 @@ fn closed_error() -> io::Error {
     io::Error::other("server is closed")
 }
 
-/// Accepts connections on `listener` until it is closed, handing each to `callback` in a
-/// task of its own.
-async fn accept_loop<F, Fut>(server: Rc<ServerInner>, listener: Weak<Listener>, callback: Rc<F>)
-where
-    F: Fn(StreamReader, StreamWriter) -> Fut + 'static,
-    Fut: Future + 'static,
-    Fut::Output: ClientConnected,
-{
+/// Accepts connections on `listener` until it is closed, handing each to the server's
+/// acceptor.
+async fn accept_loop(server: Rc<ServerInner>, listener: Weak<Listener>) {
     let mut in_a_row = 0;
     loop {
         let accepted = poll_fn(|cx| match listener.upgrade() {
@@ -940,7 +982,8 @@ where
         match accepted {
             None => return, // closed
             Some(Ok(stream)) => {
-                if let Err(e) = connection_made(&server, stream, &callback) {
+                let accept = server.accept.clone();
+                if let Err(e) = accept(&server, stream) {
                     report_error(&format!("Error setting up an accepted connection: {e}"));
                 }
                 in_a_row += 1;
@@ -984,7 +1027,7 @@ fn transient(e: &io::Error) -> bool {
         )
 }
 
-fn report_error(message: &str) {
+pub(crate) fn report_error(message: &str) {
     report(ExceptionContext {
         message: message.to_owned(),
         task: None,
@@ -995,7 +1038,8 @@ fn report_error(message: &str) {
 fn connection_made<F, Fut>(
     server: &Rc<ServerInner>,
     stream: Stream,
-    callback: &Rc<F>,
+    callback: &F,
+    limit: usize,
 ) -> io::Result<()>
 where
     F: Fn(StreamReader, StreamWriter) -> Fut + 'static,
@@ -1006,14 +1050,8 @@ where
         .core
         .upgrade()
         .ok_or_else(crate::runtime::io::source::loop_gone)?;
-    let conn = Conn::new(&core, stream, server.limit, CONNECTED)?;
-    let key = server.clients.borrow_mut().insert(Rc::downgrade(&conn));
-    let weak = Rc::downgrade(server);
-    conn.set_on_close(Box::new(move || {
-        if let Some(server) = weak.upgrade() {
-            server.client_gone(key);
-        }
-    }));
+    let conn = Conn::new(&core, stream, limit, CONNECTED)?;
+    server.track(&conn);
     let client = callback(StreamReader::new(conn.clone()), StreamWriter::new(conn));
     core.spawn(async move {
         if let Some(e) = client.await.failure() {
