@@ -286,6 +286,7 @@ impl<T> IntoFuture for Task<T> {
         TaskFuture {
             task: self,
             pending: false,
+            finished: false,
         }
     }
 }
@@ -294,8 +295,10 @@ impl<T> IntoFuture for Task<T> {
 ///
 /// `Task` is [`IntoFuture`] rather than a `Future` itself so that [`gather`](fn@gather),
 /// [`ensure_future`] and friends can tell a task (used as it is, as asyncio does) from a
-/// coroutine (scheduled as a new task). Call `.into_future()` to hand a task to a combinator
-/// that wants a `Future`.
+/// coroutine (scheduled as a new task): stable Rust cannot have both, see [`Awaitable`].
+/// Call `.into_future()` to hand a task to a combinator that wants a `Future`
+/// (`futures::join!`, `select!`, `FuturesUnordered`, `buffer_unordered`); the `TaskFuture` is
+/// a [`FusedFuture`](::futures::future::FusedFuture), so `select!` takes it as it is.
 ///
 /// # Examples
 ///
@@ -304,6 +307,29 @@ impl<T> IntoFuture for Task<T> {
 /// asyncio::run(async {
 ///     let fut: asyncio::TaskFuture<u8> = asyncio::create_task(async { 7 }).into_future();
 ///     assert_eq!(fut.await.unwrap(), 7);
+/// });
+/// ```
+///
+/// With the `futures` crate's combinators:
+///
+/// ```
+/// use futures::stream::{FuturesUnordered, StreamExt};
+/// use std::future::IntoFuture;
+///
+/// asyncio::run(async {
+///     let a = asyncio::create_task(async { 1 });
+///     let b = asyncio::create_task(async { 2 });
+///     let (a, b) = futures::join!(a.into_future(), b.into_future());
+///     assert_eq!((a.unwrap(), b.unwrap()), (1, 2));
+///
+///     let mut running: FuturesUnordered<_> = (0..3)
+///         .map(|i| asyncio::create_task(async move { i * 10 }).into_future())
+///         .collect();
+///     let mut sum = 0;
+///     while let Some(out) = running.next().await {
+///         sum += out.unwrap();
+///     }
+///     assert_eq!(sum, 30);
 /// });
 /// ```
 ///
@@ -316,6 +342,10 @@ pub struct TaskFuture<T> {
     task: Task<T>,
     /// Polled and not finished: dropping it inside a cancellation cancels the task.
     pending: bool,
+    /// The result was given out: polling again would panic ([`FusedFuture`] says so).
+    ///
+    /// [`FusedFuture`]: ::futures::future::FusedFuture
+    finished: bool,
 }
 
 impl<T> TaskFuture<T> {
@@ -332,7 +362,15 @@ impl<T> Future for TaskFuture<T> {
         let this = self.get_mut();
         let out = this.task.cell.poll_join(cx);
         this.pending = out.is_pending();
+        this.finished = out.is_ready();
         out
+    }
+}
+
+impl<T> ::futures::future::FusedFuture for TaskFuture<T> {
+    /// True once the task's result was given out.
+    fn is_terminated(&self) -> bool {
+        self.finished
     }
 }
 
@@ -661,6 +699,13 @@ impl<F: Future> Future for Named<F> {
 /// What [`ensure_future`], [`gather`](fn@gather) and [`gather!`](crate::gather!) accept: a [`Task`],
 /// used as it is, or any future, scheduled as a new task (asyncio's "awaitable").
 ///
+/// This is why a `Task` is [`IntoFuture`] and not a `Future` itself: if it were a future (of
+/// `Result<T, TaskError>`), it would also be "any future", and stable Rust cannot give one type
+/// two meanings here (that takes specialization). `gather(tasks)` would then have to wrap each
+/// task in a new task and give `Vec<Result<T, TaskError>>` instead of the tasks' values. Where a
+/// `Future` is wanted (`futures::join!`, `select!`, `FuturesUnordered`), pass
+/// `task.into_future()`: see [`TaskFuture`].
+///
 /// # Examples
 ///
 /// ```
@@ -949,6 +994,25 @@ impl Future for Sleep {
     }
 }
 
+impl ::futures::future::FusedFuture for Sleep {
+    /// True once the sleep has returned `Ready`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::future::FusedFuture;
+    /// asyncio::run(async {
+    ///     let mut nap = asyncio::sleep(0);
+    ///     assert!(!nap.is_terminated());
+    ///     (&mut nap).await;
+    ///     assert!(nap.is_terminated());
+    /// });
+    /// ```
+    fn is_terminated(&self) -> bool {
+        matches!(self.state, SleepState::Done)
+    }
+}
+
 impl Drop for Sleep {
     fn drop(&mut self) {
         if let SleepState::Timer { core, key } = &self.state {
@@ -1172,6 +1236,13 @@ impl<T: 'static> Future for Gather<T> {
     }
 }
 
+impl<T: 'static> ::futures::future::FusedFuture for Gather<T> {
+    /// True once the gather has returned (all done, or the first failure).
+    fn is_terminated(&self) -> bool {
+        self.children.returned
+    }
+}
+
 impl<T> fmt::Debug for Gather<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Gather")
@@ -1205,6 +1276,13 @@ impl<T: 'static> Future for GatherAll<T> {
             Poll::Pending => Poll::Pending,
             Poll::Ready(_) => Poll::Ready(children.take_all().collect()),
         }
+    }
+}
+
+impl<T: 'static> ::futures::future::FusedFuture for GatherAll<T> {
+    /// True once every outcome has been returned.
+    fn is_terminated(&self) -> bool {
+        self.children.returned
     }
 }
 
@@ -1289,6 +1367,13 @@ impl<T: 'static, E: From<TaskError> + 'static> Future for TryGather<T, E> {
                     .collect(),
             ),
         }
+    }
+}
+
+impl<T: 'static, E: From<TaskError> + 'static> ::futures::future::FusedFuture for TryGather<T, E> {
+    /// True once the gather has returned (all done, or the first failure).
+    fn is_terminated(&self) -> bool {
+        self.children.returned
     }
 }
 
@@ -1454,6 +1539,12 @@ pub mod __private {
         }
     }
 
+    impl<C: Children + Unpin> ::futures::future::FusedFuture for GatherTuple<C> {
+        fn is_terminated(&self) -> bool {
+            self.returned
+        }
+    }
+
     impl<C: Children> Drop for GatherTuple<C> {
         /// Dropping (cancelling) the gather before it returned cancels its children.
         fn drop(&mut self) {
@@ -1534,6 +1625,7 @@ where
         tasks: tasks.into_iter().collect(),
         return_when: ReturnWhen::AllCompleted,
         timeout: None,
+        returned: false,
     }
 }
 
@@ -1557,6 +1649,8 @@ pub struct Wait<T> {
     tasks: Vec<Task<T>>,
     return_when: ReturnWhen,
     timeout: Option<Pin<Box<Sleep>>>,
+    /// It has returned its `(done, pending)` (a [`FusedFuture`](::futures::future::FusedFuture)).
+    returned: bool,
 }
 
 impl<T> Wait<T> {
@@ -1611,10 +1705,18 @@ impl<T> Future for Wait<T> {
             .as_mut()
             .is_some_and(|t| t.as_mut().poll(cx).is_ready());
         if ready || timed_out {
+            this.returned = true;
             Poll::Ready(this.split())
         } else {
             Poll::Pending
         }
+    }
+}
+
+impl<T> ::futures::future::FusedFuture for Wait<T> {
+    /// True once it has returned.
+    fn is_terminated(&self) -> bool {
+        self.returned
     }
 }
 

@@ -350,6 +350,13 @@ impl<F: Future> Future for WaitFor<F> {
     }
 }
 
+impl<F: Future> ::futures::future::FusedFuture for WaitFor<F> {
+    /// True once it has returned (the operation's output or the `TimeoutError`).
+    fn is_terminated(&self) -> bool {
+        self.op.fut.is_none()
+    }
+}
+
 impl<F> fmt::Debug for WaitFor<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WaitFor")
@@ -781,6 +788,13 @@ impl<F: Future> Future for TimeoutFuture<F> {
     }
 }
 
+impl<F: Future> ::futures::future::FusedFuture for TimeoutFuture<F> {
+    /// True once it has returned (the operation's output or the `TimeoutError`).
+    fn is_terminated(&self) -> bool {
+        self.op.fut.is_none()
+    }
+}
+
 impl<F> fmt::Debug for TimeoutFuture<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("TimeoutFuture")
@@ -828,6 +842,7 @@ fn store_waker(slot: &Cell<Option<Waker>>, waker: &Waker) {
 pub fn shield<A: Awaitable>(aw: A) -> Shield<A::Output> {
     Shield {
         fut: ensure_future(aw).into_future(),
+        finished: false,
     }
 }
 
@@ -844,6 +859,8 @@ pub fn shield<A: Awaitable>(aw: A) -> Shield<A::Output> {
 #[must_use = "the task runs anyway; the shield only waits for its result"]
 pub struct Shield<T> {
     fut: TaskFuture<T>,
+    /// The task's result was given out.
+    finished: bool,
 }
 
 impl<T> Shield<T> {
@@ -868,10 +885,19 @@ impl<T> Shield<T> {
 impl<T> Future for Shield<T> {
     type Output = Result<T, TaskError>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // Not through the TaskFuture: that would tie the task to the awaiting task's
         // cancellation, which is exactly what a shield is for.
-        self.fut.task().poll_result(cx)
+        let out = self.fut.task().poll_result(cx);
+        self.finished = out.is_ready();
+        out
+    }
+}
+
+impl<T> ::futures::future::FusedFuture for Shield<T> {
+    /// True once the task's result was given out.
+    fn is_terminated(&self) -> bool {
+        self.finished
     }
 }
 
