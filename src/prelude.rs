@@ -53,7 +53,9 @@ pub use crate::events::{
     EventLoop, ExceptionContext, Handle, LoopBuilder, ThreadsafeHandle, TimerHandle,
     get_event_loop, get_running_loop, new_event_loop, set_event_loop,
 };
-pub use crate::exceptions::{CancelledError, InvalidStateError, RuntimeError, TaskError};
+pub use crate::exceptions::{
+    CancelledError, InvalidStateError, RuntimeError, TaskError, TryGatherError,
+};
 /// The `gather` function and the `gather!` macro (mixed types), which share the name.
 pub use crate::gather;
 pub use crate::locks::*;
@@ -68,9 +70,9 @@ pub use crate::streams::{
 };
 pub use crate::taskgroups::{ExceptionGroup, TaskFailure, TaskGroup, TaskGroupFuture};
 pub use crate::tasks::{
-    Awaitable, Delay, Gather, GatherAll, ReturnWhen, Sleep, Task, TaskFuture, TaskRef, TryGather,
-    Wait, all_tasks, create_eager_task, create_task, create_task_named, current_task,
-    ensure_future, sleep, try_gather, wait,
+    Awaitable, Delay, FromTaskError, Gather, GatherAll, ReturnWhen, SeparateTaskErrors, Sleep,
+    Task, TaskFuture, TaskRef, TryGather, Wait, all_tasks, create_eager_task, create_task,
+    create_task_named, current_task, ensure_future, sleep, try_gather, wait,
 };
 pub use crate::threads::{ToThread, to_thread};
 pub use crate::timeouts::{
