@@ -120,6 +120,7 @@
 //! | `gather(..., return_exceptions=True)` | [`Gather::return_exceptions`] |
 //! | `asyncio.wait(tasks, timeout, return_when)` | [`wait`] with [`Wait::timeout`], [`Wait::return_when`] |
 //! | `task.cancel()`, `current_task()`, `all_tasks()` | [`Task::cancel`], [`current_task`], [`all_tasks`] |
+//! | `asyncio.capture_call_graph()`, `print_call_graph()` (3.14), `python -m asyncio pstree` | [`capture_call_graph`] (a [`CallGraph`] of every task), [`print_call_graph`] |
 //! | `task.cancel(msg)`, `cancelling()`, `uncancel()` | [`Task::cancel_with_msg`], [`Task::cancelling`], [`Task::uncancel`] |
 //! | eager tasks (3.12) | [`create_eager_task`], [`LoopBuilder::eager_tasks`] |
 //! | `loop.call_later`, `call_at`, `call_soon_threadsafe`, `run_coroutine_threadsafe` | [`EventLoop::call_later`], [`EventLoop::call_at`], [`ThreadsafeHandle`] |
@@ -167,6 +168,7 @@ mod coroutines;
 mod events;
 mod exceptions;
 mod futures;
+mod graph;
 mod locks;
 pub mod prelude;
 mod queues;
@@ -194,6 +196,7 @@ pub use events::{
 };
 pub use exceptions::{CancelledError, InvalidStateError, RuntimeError, TaskError, TryGatherError};
 pub use futures::Future;
+pub use graph::{AwaitedBy, CallGraph, TaskNode, TaskState, capture_call_graph, print_call_graph};
 pub use locks::*;
 pub use queues::*;
 pub use runners::{Runner, run};

@@ -58,6 +58,9 @@ pub use crate::exceptions::{
 };
 /// The `gather` function and the `gather!` macro (mixed types), which share the name.
 pub use crate::gather;
+pub use crate::graph::{
+    AwaitedBy, CallGraph, TaskNode, TaskState, capture_call_graph, print_call_graph,
+};
 pub use crate::locks::*;
 pub use crate::queues::*;
 pub use crate::runners::{Runner, run};

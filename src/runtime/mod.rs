@@ -16,6 +16,7 @@
 //! and `remote.rs` what wakes it.
 
 pub(crate) mod core;
+pub(crate) mod graph;
 pub(crate) mod io;
 pub(crate) mod queue;
 pub(crate) mod remote;
