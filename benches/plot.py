@@ -2,7 +2,7 @@
 """Draws the peers comparison from RESULT lines.
 
     python3 benches/plot.py benches/results.txt            # writes benches/results.svg
-    cargo run --release -p peers | python3 benches/plot.py - -o /tmp/chart.png
+    cargo run --profile bench -p peers | python3 benches/plot.py - -o /tmp/chart.png
     python3 benches/plot.py --table benches/results.txt    # a Markdown table instead
     python3 benches/plot.py --table a.txt --against b.txt  # Markdown: a's value, b's, change
 

@@ -18,7 +18,9 @@ cd "$(dirname "$0")/.."
 # Build once, then run the binary itself: both runs measure the same build. PEERS_NO_BUILD=1
 # reuses the binary already built (for instance while the crate is being edited).
 if [ "${PEERS_NO_BUILD:-0}" = 0 ]; then
-    cargo build --release -p peers
+    # The bench profile (fat LTO, one codegen unit: every runtime at its best); cargo puts
+    # its output in target/release.
+    cargo build --profile bench -p peers
 fi
 peers="${CARGO_TARGET_DIR:-target}/release/peers"
 

@@ -270,13 +270,9 @@ fn main() -> ExitCode {
         Ok((done, _pending)) => {
             for task in done {
                 match task.result() {
-                    Ok(Ok(Ok(()))) => {}
-                    Ok(Ok(Err(message))) => {
+                    Ok(Ok(())) => {}
+                    Ok(Err(message)) => {
                         eprintln!("{message}");
-                        code = ExitCode::FAILURE;
-                    }
-                    Ok(Err(e)) => {
-                        eprintln!("wget: {e}");
                         code = ExitCode::FAILURE;
                     }
                     Err(e) => {

@@ -7,6 +7,8 @@ use std::any::Any;
 use std::fmt;
 use std::sync::Mutex;
 
+use crate::timeouts::TimeoutError;
+
 /// The operation was cancelled: asyncio's `asyncio.CancelledError`.
 ///
 /// Returned by awaiting a [`Future`](crate::Future) that was cancelled, and carried inside
@@ -24,7 +26,10 @@ pub struct CancelledError;
 
 impl fmt::Display for CancelledError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the operation was cancelled")
+        f.write_str(
+            "the operation was cancelled (CancelledError): cancel() was called on the future \
+             before it had a result, so there is none to give",
+        )
     }
 }
 
@@ -61,7 +66,10 @@ impl fmt::Display for InvalidStateError {
             InvalidStateError::AlreadyDone => {
                 "invalid state: the future is already done; a result can be set only once"
             }
-            InvalidStateError::Cancelled => "the future was cancelled, so it has no result",
+            InvalidStateError::Cancelled => {
+                "the future was cancelled, so it has no result: check cancelled() before \
+                 asking for one"
+            }
         })
     }
 }
@@ -77,7 +85,7 @@ impl std::error::Error for InvalidStateError {}
 /// lp.close().unwrap();
 /// let err = lp.run_until_complete(async {}).unwrap_err();
 /// assert_eq!(err, asyncio::RuntimeError::Closed);
-/// assert_eq!(err.to_string(), "Event loop is closed");
+/// assert!(err.to_string().starts_with("Event loop is closed: "));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -102,18 +110,32 @@ pub enum RuntimeError {
 impl fmt::Display for RuntimeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            RuntimeError::AlreadyRunning => "This event loop is already running",
-            RuntimeError::AnotherLoopRunning => {
-                "Cannot run the event loop while another loop is running on this thread"
+            RuntimeError::AlreadyRunning => {
+                "This event loop is already running: inside a task, await the future instead \
+                 of calling run_until_complete"
             }
-            RuntimeError::Closed => "Event loop is closed",
-            RuntimeError::StoppedBeforeComplete => "Event loop stopped before Future completed.",
+            RuntimeError::AnotherLoopRunning => {
+                "Cannot run the event loop while another loop is running on this thread: \
+                 await the work on the running loop, or run the other loop on its own thread"
+            }
+            RuntimeError::Closed => {
+                "Event loop is closed: it cannot run anything again; make a new one with \
+                 asyncio::new_event_loop()"
+            }
+            RuntimeError::StoppedBeforeComplete => {
+                "Event loop stopped before Future completed: stop() was called while \
+                 run_until_complete was waiting; call stop() only once the work is done"
+            }
             RuntimeError::NoRunningLoop => {
                 "no running event loop: call this from inside asyncio::run(...) or a task"
             }
-            RuntimeError::CloseWhileRunning => "Cannot close a running event loop",
+            RuntimeError::CloseWhileRunning => {
+                "Cannot close a running event loop: call stop(), and close() it once \
+                 run_forever has returned"
+            }
             RuntimeError::ExecutorShutdown => {
-                "Executor shutdown has been called: cannot schedule new work on it"
+                "Executor shutdown has been called: cannot schedule new work on it; submit \
+                 work before shutting it down, or make a new executor"
             }
         })
     }
@@ -123,7 +145,14 @@ impl std::error::Error for RuntimeError {}
 
 /// Why awaiting a [`Task`](crate::Task) gave no value: it was cancelled, its future panicked, or
 /// (for a [`TaskGroup`](crate::TaskGroup) child started with
-/// [`create_try_task`](crate::TaskGroup::create_try_task)) it returned an `Err`.
+/// [`create_try_task`](crate::TaskGroup::create_try_task)) it returned an `Err`. It is also
+/// the one error of the places where asyncio has one outcome, a value or an exception:
+/// [`Task::result`](crate::Task::result) on a task not done yet ([`is_not_done`]), and an
+/// [`as_completed`](crate::as_completed) deadline ([`is_timeout`]; any [`TimeoutError`]
+/// converts, so `wait_for(task, t).await??` flattens into a `TaskError` too).
+///
+/// [`is_not_done`]: TaskError::is_not_done
+/// [`is_timeout`]: TaskError::is_timeout
 ///
 /// asyncio re-raises the task's exception (or `CancelledError`) at the `await`; here the
 /// `await` returns `Err(TaskError)`. A panic's payload is kept, so it can be re-raised with
@@ -166,6 +195,10 @@ enum Repr {
         message: Box<str>,
         error: Option<BoxError>,
     },
+    /// `Task::result()` was asked before the task finished (asyncio's `InvalidStateError`).
+    NotDone,
+    /// A deadline passed first (`as_completed`'s timeout; asyncio's `TimeoutError`).
+    Timeout(TimeoutError),
 }
 
 /// The panic payload a task group child uses to end its task as failed by an `Err` (rather than
@@ -206,6 +239,12 @@ impl TaskError {
         }
     }
 
+    pub(crate) fn not_done() -> TaskError {
+        TaskError {
+            repr: Box::new(Repr::NotDone),
+        }
+    }
+
     pub(crate) fn from_error(error: BoxError) -> TaskError {
         TaskError {
             repr: Box::new(Repr::Error {
@@ -232,6 +271,8 @@ impl TaskError {
                     error: None,
                 }),
             },
+            Repr::NotDone => TaskError::not_done(),
+            Repr::Timeout(e) => TaskError::from(*e),
         }
     }
 
@@ -298,6 +339,47 @@ impl TaskError {
     /// ```
     pub fn is_error(&self) -> bool {
         matches!(*self.repr, Repr::Error { .. })
+    }
+
+    /// True if the task had not finished when [`Task::result`](crate::Task::result) asked for
+    /// its result (asyncio: `InvalidStateError: Result is not set.`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// asyncio::run(async {
+    ///     let task = asyncio::create_task(asyncio::sleep(1));
+    ///     assert!(task.result().unwrap_err().is_not_done());
+    /// });
+    /// ```
+    pub fn is_not_done(&self) -> bool {
+        matches!(*self.repr, Repr::NotDone)
+    }
+
+    /// True if a deadline passed first: the last item of an
+    /// [`as_completed`](crate::as_completed) with a timeout, or a [`TimeoutError`] turned into a
+    /// `TaskError` (asyncio: `TimeoutError`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// asyncio::Runner::virtual_time().run(async {
+    ///     let timed_out = asyncio::wait_for(asyncio::sleep(10), 1).await.unwrap_err();
+    ///     let err = asyncio::TaskError::from(timed_out);
+    ///     assert!(err.is_timeout());
+    ///     assert_eq!(err.timeout().unwrap().deadline(), Some(1.0));
+    /// });
+    /// ```
+    pub fn is_timeout(&self) -> bool {
+        matches!(*self.repr, Repr::Timeout(_))
+    }
+
+    /// The [`TimeoutError`] of a deadline that passed (see [`is_timeout`](TaskError::is_timeout)).
+    pub fn timeout(&self) -> Option<&TimeoutError> {
+        match &*self.repr {
+            Repr::Timeout(e) => Some(e),
+            _ => None,
+        }
     }
 
     /// The panic message, when the payload was a string (as `panic!` makes it).
@@ -427,6 +509,16 @@ impl From<CancelledError> for TaskError {
     }
 }
 
+impl From<TimeoutError> for TaskError {
+    /// A deadline that passed, as the one error of an await (see
+    /// [`is_timeout`](TaskError::is_timeout)).
+    fn from(e: TimeoutError) -> TaskError {
+        TaskError {
+            repr: Box::new(Repr::Timeout(e)),
+        }
+    }
+}
+
 impl fmt::Debug for TaskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &*self.repr {
@@ -434,6 +526,8 @@ impl fmt::Debug for TaskError {
             Repr::Cancelled { message: Some(m) } => write!(f, "TaskError::Cancelled({m:?})"),
             Repr::Panic { message, .. } => write!(f, "TaskError::Panic({message:?})"),
             Repr::Error { message, .. } => write!(f, "TaskError::Error({message:?})"),
+            Repr::NotDone => f.write_str("TaskError::NotDone"),
+            Repr::Timeout(e) => write!(f, "TaskError::Timeout({e:?})"),
         }
     }
 }
@@ -449,6 +543,11 @@ impl fmt::Display for TaskError {
             }
             Repr::Panic { message, .. } => write!(f, "the task panicked: {message}"),
             Repr::Error { message, .. } => write!(f, "the task failed: {message}"),
+            Repr::NotDone => f.write_str(
+                "the task has not finished, so it has no result yet (InvalidStateError: \
+                 Result is not set): await the task, or check done() first",
+            ),
+            Repr::Timeout(e) => fmt::Display::fmt(e, f),
         }
     }
 }
@@ -463,6 +562,72 @@ impl std::error::Error for TaskError {
         }
     }
 }
+
+/// The first failure of a [`try_gather`](crate::try_gather) awaited with
+/// [`separate_task_errors`](crate::TryGather::separate_task_errors): a child's own `Err`, or
+/// the [`TaskError`] of a child that panicked or was cancelled.
+///
+/// The other children keep running, as asyncio's `gather` leaves them.
+///
+/// # Examples
+///
+/// ```
+/// use asyncio::TryGatherError;
+///
+/// asyncio::run(async {
+///     let out = asyncio::try_gather([async { Err::<u8, _>("disk full") }])
+///         .separate_task_errors()
+///         .await;
+///     let err = out.unwrap_err();
+///     assert!(matches!(err, TryGatherError::Child("disk full")));
+///     assert_eq!(err.to_string(), "a gathered child returned an error: disk full");
+/// });
+/// ```
+#[derive(Debug)]
+pub enum TryGatherError<E> {
+    /// A child returned `Err(e)`.
+    Child(E),
+    /// A child panicked or was cancelled.
+    Task(TaskError),
+}
+
+impl<E> TryGatherError<E> {
+    /// The error as one `E`, when `E` can hold a [`TaskError`] (what
+    /// `try_gather(..).await` gives).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio::{TaskError, TryGatherError};
+    ///
+    /// let err = TryGatherError::<TaskError>::Task(TaskError::from(asyncio::CancelledError));
+    /// assert!(err.into_inner().is_cancelled());
+    /// ```
+    pub fn into_inner(self) -> E
+    where
+        E: From<TaskError>,
+    {
+        match self {
+            TryGatherError::Child(e) => e,
+            TryGatherError::Task(e) => E::from(e),
+        }
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for TryGatherError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TryGatherError::Child(e) => write!(f, "a gathered child returned an error: {e}"),
+            TryGatherError::Task(e) => write!(
+                f,
+                "a gathered child failed: {e} (the other children keep running; cancel them, \
+                 or gather in a TaskGroup to have them cancelled)"
+            ),
+        }
+    }
+}
+
+impl<E: fmt::Debug + fmt::Display> std::error::Error for TryGatherError<E> {}
 
 /// The text of a panic payload: `panic!` makes a `&str` or a `String`.
 pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {

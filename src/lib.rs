@@ -112,13 +112,15 @@
 //! | `asyncio.create_task`, `ensure_future`, `loop.create_task` | [`create_task`], [`ensure_future`], [`EventLoop::create_task`] |
 //! | `create_task(coro, name=...)` | [`create_task_named`], [`TaskGroup::create_task_named`] |
 //! | `await task` | `task.await` gives `Result<T, `[`TaskError`]`>` |
+//! | `task.result()` | [`Task::result`]: one `Result<T, TaskError>` ([`TaskError::is_not_done`] while it runs) |
 //! | `asyncio.Future()`, `loop.create_future()` | [`Future`], [`EventLoop::create_future`] |
 //! | `fut.set_exception(e)`, `fut.exception()` | [`Future::set_exception`], [`Future::exception`] on a `Future<Result<T, E>>` |
 //! | `asyncio.sleep(delay)` | [`sleep`] (seconds as a number, or a `Duration`) |
-//! | `asyncio.gather(*aws)` | [`gather`](fn@gather) (same types), [`gather!`] (mixed types), [`try_gather`] (stop at the first `Err`) |
+//! | `asyncio.gather(*aws)` | [`gather`](fn@gather) (same types), [`gather!`] (mixed types), [`try_gather`] (stop at the first `Err`; any error type with [`TryGather::separate_task_errors`]) |
 //! | `gather(..., return_exceptions=True)` | [`Gather::return_exceptions`] |
 //! | `asyncio.wait(tasks, timeout, return_when)` | [`wait`] with [`Wait::timeout`], [`Wait::return_when`] |
 //! | `task.cancel()`, `current_task()`, `all_tasks()` | [`Task::cancel`], [`current_task`], [`all_tasks`] |
+//! | `asyncio.capture_call_graph()`, `print_call_graph()` (3.14), `python -m asyncio pstree` | [`capture_call_graph`] (a [`CallGraph`] of every task), [`print_call_graph`] |
 //! | `task.cancel(msg)`, `cancelling()`, `uncancel()` | [`Task::cancel_with_msg`], [`Task::cancelling`], [`Task::uncancel`] |
 //! | eager tasks (3.12) | [`create_eager_task`], [`LoopBuilder::eager_tasks`] |
 //! | `loop.call_later`, `call_at`, `call_soon_threadsafe`, `run_coroutine_threadsafe` | [`EventLoop::call_later`], [`EventLoop::call_at`], [`ThreadsafeHandle`] |
@@ -182,6 +184,7 @@ mod coroutines;
 mod events;
 mod exceptions;
 mod futures;
+mod graph;
 mod locks;
 pub mod prelude;
 mod protocols;
@@ -212,8 +215,9 @@ pub use events::{
     EventLoop, ExceptionContext, Handle, LoopBuilder, ThreadsafeHandle, TimerHandle,
     get_event_loop, get_running_loop, new_event_loop, set_event_loop,
 };
-pub use exceptions::{CancelledError, InvalidStateError, RuntimeError, TaskError};
+pub use exceptions::{CancelledError, InvalidStateError, RuntimeError, TaskError, TryGatherError};
 pub use futures::Future;
+pub use graph::{AwaitedBy, CallGraph, TaskNode, TaskState, capture_call_graph, print_call_graph};
 pub use locks::*;
 pub use protocols::{Buffered, BufferedProtocol, DatagramProtocol, Protocol, StreamProtocol};
 pub use queues::*;
@@ -230,9 +234,9 @@ pub use taskgroups::{ExceptionGroup, TaskFailure, TaskGroup, TaskGroupFuture};
 #[doc(hidden)]
 pub use tasks::__private;
 pub use tasks::{
-    Awaitable, Delay, Gather, GatherAll, ReturnWhen, Sleep, Task, TaskFuture, TaskRef, TryGather,
-    Wait, all_tasks, create_eager_task, create_task, create_task_named, current_task,
-    ensure_future, gather, sleep, try_gather, wait,
+    Awaitable, Delay, FromTaskError, Gather, GatherAll, ReturnWhen, SeparateTaskErrors, Sleep,
+    Task, TaskFuture, TaskRef, TryGather, Wait, all_tasks, create_eager_task, create_task,
+    create_task_named, current_task, ensure_future, gather, sleep, try_gather, wait,
 };
 pub use threads::{ToThread, to_thread};
 pub use timeouts::{

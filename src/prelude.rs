@@ -54,9 +54,14 @@ pub use crate::events::{
     EventLoop, ExceptionContext, Handle, LoopBuilder, ThreadsafeHandle, TimerHandle,
     get_event_loop, get_running_loop, new_event_loop, set_event_loop,
 };
-pub use crate::exceptions::{CancelledError, InvalidStateError, RuntimeError, TaskError};
+pub use crate::exceptions::{
+    CancelledError, InvalidStateError, RuntimeError, TaskError, TryGatherError,
+};
 /// The `gather` function and the `gather!` macro (mixed types), which share the name.
 pub use crate::gather;
+pub use crate::graph::{
+    AwaitedBy, CallGraph, TaskNode, TaskState, capture_call_graph, print_call_graph,
+};
 pub use crate::locks::*;
 pub use crate::protocols::{
     Buffered, BufferedProtocol, DatagramProtocol, Protocol, StreamProtocol,
@@ -75,9 +80,9 @@ pub use crate::subprocess::{
 };
 pub use crate::taskgroups::{ExceptionGroup, TaskFailure, TaskGroup, TaskGroupFuture};
 pub use crate::tasks::{
-    Awaitable, Delay, Gather, GatherAll, ReturnWhen, Sleep, Task, TaskFuture, TaskRef, TryGather,
-    Wait, all_tasks, create_eager_task, create_task, create_task_named, current_task,
-    ensure_future, sleep, try_gather, wait,
+    Awaitable, Delay, FromTaskError, Gather, GatherAll, ReturnWhen, SeparateTaskErrors, Sleep,
+    Task, TaskFuture, TaskRef, TryGather, Wait, all_tasks, create_eager_task, create_task,
+    create_task_named, current_task, ensure_future, sleep, try_gather, wait,
 };
 pub use crate::threads::{ToThread, to_thread};
 pub use crate::timeouts::{

@@ -927,3 +927,10 @@ impl fmt::Display for TaskFailure {
         Ok(())
     }
 }
+
+impl std::error::Error for TaskFailure {
+    /// The task's [`TaskError`] (whose own source is a child's `Err`, if any).
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}

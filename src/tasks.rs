@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use crate::events::{EventLoop, get_event_loop, get_running_loop};
-use crate::exceptions::{InvalidStateError, TaskError};
+use crate::exceptions::{TaskError, TryGatherError};
 use crate::runtime::core::{Core, with_running};
 use crate::runtime::task::cell::{Join, Runnable, TaskCell, in_cancel_scope};
 use crate::runtime::time::wheel::TimerKey;
@@ -185,29 +185,41 @@ impl<T> Task<T> {
 
     /// The result without waiting (asyncio's `Task.result`), for outputs that can be copied.
     ///
+    /// One outcome, as in asyncio: the value, or the [`TaskError`] that awaiting the task
+    /// would give (it panicked, or was cancelled), or, while the task is still running, a
+    /// `TaskError` for which [`is_not_done`](TaskError::is_not_done) is true (asyncio raises
+    /// `InvalidStateError` there). The result stays in the task: awaiting it later still
+    /// gives it.
+    ///
     /// # Errors
     ///
-    /// [`InvalidStateError::NotDone`] while the task runs; [`InvalidStateError::Cancelled`] if
-    /// it was cancelled. A panicked task gives `Ok(Err(..))`.
+    /// As above: not done yet, panicked, or cancelled.
     ///
     /// # Examples
     ///
     /// ```
     /// asyncio::run(async {
     ///     let task = asyncio::create_task(async { 5 });
-    ///     assert!(task.result().is_err());
+    ///     assert!(task.result().unwrap_err().is_not_done());
     ///     asyncio::sleep(0).await;
-    ///     assert_eq!(task.result().unwrap().unwrap(), 5);
+    ///     assert_eq!(task.result().unwrap(), 5);
+    ///
+    ///     let doomed = asyncio::create_task(asyncio::sleep(3600));
+    ///     doomed.cancel();
+    ///     asyncio::sleep(0).await;
+    ///     assert!(doomed.result().unwrap_err().is_cancelled());
     /// });
     /// ```
-    pub fn result(&self) -> Result<Result<T, TaskError>, InvalidStateError>
+    pub fn result(&self) -> Result<T, TaskError>
     where
         T: Clone,
     {
         match self.cell.peek() {
-            None => Err(InvalidStateError::NotDone),
-            Some(Err(e)) if e.is_cancelled() => Err(InvalidStateError::Cancelled),
-            Some(r) => Ok(r),
+            Some(outcome) => outcome,
+            None if self.done() => {
+                panic!("Task::result: the result was already taken by awaiting the task")
+            }
+            None => Err(TaskError::not_done()),
         }
     }
 
@@ -281,6 +293,7 @@ impl<T> IntoFuture for Task<T> {
         TaskFuture {
             task: self,
             pending: false,
+            finished: false,
         }
     }
 }
@@ -289,8 +302,10 @@ impl<T> IntoFuture for Task<T> {
 ///
 /// `Task` is [`IntoFuture`] rather than a `Future` itself so that [`gather`](fn@gather),
 /// [`ensure_future`] and friends can tell a task (used as it is, as asyncio does) from a
-/// coroutine (scheduled as a new task). Call `.into_future()` to hand a task to a combinator
-/// that wants a `Future`.
+/// coroutine (scheduled as a new task): stable Rust cannot have both, see [`Awaitable`].
+/// Call `.into_future()` to hand a task to a combinator that wants a `Future`
+/// (`futures::join!`, `select!`, `FuturesUnordered`, `buffer_unordered`); the `TaskFuture` is
+/// a [`FusedFuture`](::futures::future::FusedFuture), so `select!` takes it as it is.
 ///
 /// # Examples
 ///
@@ -299,6 +314,29 @@ impl<T> IntoFuture for Task<T> {
 /// asyncio::run(async {
 ///     let fut: asyncio::TaskFuture<u8> = asyncio::create_task(async { 7 }).into_future();
 ///     assert_eq!(fut.await.unwrap(), 7);
+/// });
+/// ```
+///
+/// With the `futures` crate's combinators:
+///
+/// ```
+/// use futures::stream::{FuturesUnordered, StreamExt};
+/// use std::future::IntoFuture;
+///
+/// asyncio::run(async {
+///     let a = asyncio::create_task(async { 1 });
+///     let b = asyncio::create_task(async { 2 });
+///     let (a, b) = futures::join!(a.into_future(), b.into_future());
+///     assert_eq!((a.unwrap(), b.unwrap()), (1, 2));
+///
+///     let mut running: FuturesUnordered<_> = (0..3)
+///         .map(|i| asyncio::create_task(async move { i * 10 }).into_future())
+///         .collect();
+///     let mut sum = 0;
+///     while let Some(out) = running.next().await {
+///         sum += out.unwrap();
+///     }
+///     assert_eq!(sum, 30);
 /// });
 /// ```
 ///
@@ -311,6 +349,10 @@ pub struct TaskFuture<T> {
     task: Task<T>,
     /// Polled and not finished: dropping it inside a cancellation cancels the task.
     pending: bool,
+    /// The result was given out: polling again would panic ([`FusedFuture`] says so).
+    ///
+    /// [`FusedFuture`]: ::futures::future::FusedFuture
+    finished: bool,
 }
 
 impl<T> TaskFuture<T> {
@@ -327,7 +369,15 @@ impl<T> Future for TaskFuture<T> {
         let this = self.get_mut();
         let out = this.task.cell.poll_join(cx);
         this.pending = out.is_pending();
+        this.finished = out.is_ready();
         out
+    }
+}
+
+impl<T> ::futures::future::FusedFuture for TaskFuture<T> {
+    /// True once the task's result was given out.
+    fn is_terminated(&self) -> bool {
+        self.finished
     }
 }
 
@@ -656,6 +706,13 @@ impl<F: Future> Future for Named<F> {
 /// What [`ensure_future`], [`gather`](fn@gather) and [`gather!`](crate::gather!) accept: a [`Task`],
 /// used as it is, or any future, scheduled as a new task (asyncio's "awaitable").
 ///
+/// This is why a `Task` is [`IntoFuture`] and not a `Future` itself: if it were a future (of
+/// `Result<T, TaskError>`), it would also be "any future", and stable Rust cannot give one type
+/// two meanings here (that takes specialization). `gather(tasks)` would then have to wrap each
+/// task in a new task and give `Vec<Result<T, TaskError>>` instead of the tasks' values. Where a
+/// `Future` is wanted (`futures::join!`, `select!`, `FuturesUnordered`), pass
+/// `task.into_future()`: see [`TaskFuture`].
+///
 /// # Examples
 ///
 /// ```
@@ -944,6 +1001,25 @@ impl Future for Sleep {
     }
 }
 
+impl ::futures::future::FusedFuture for Sleep {
+    /// True once the sleep has returned `Ready`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::future::FusedFuture;
+    /// asyncio::run(async {
+    ///     let mut nap = asyncio::sleep(0);
+    ///     assert!(!nap.is_terminated());
+    ///     (&mut nap).await;
+    ///     assert!(nap.is_terminated());
+    /// });
+    /// ```
+    fn is_terminated(&self) -> bool {
+        matches!(self.state, SleepState::Done)
+    }
+}
+
 impl Drop for Sleep {
     fn drop(&mut self) {
         if let SleepState::Timer { core, key } = &self.state {
@@ -1167,6 +1243,13 @@ impl<T: 'static> Future for Gather<T> {
     }
 }
 
+impl<T: 'static> ::futures::future::FusedFuture for Gather<T> {
+    /// True once the gather has returned (all done, or the first failure).
+    fn is_terminated(&self) -> bool {
+        self.children.returned
+    }
+}
+
 impl<T> fmt::Debug for Gather<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Gather")
@@ -1203,6 +1286,13 @@ impl<T: 'static> Future for GatherAll<T> {
     }
 }
 
+impl<T: 'static> ::futures::future::FusedFuture for GatherAll<T> {
+    /// True once every outcome has been returned.
+    fn is_terminated(&self) -> bool {
+        self.children.returned
+    }
+}
+
 impl<T> fmt::Debug for GatherAll<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GatherAll")
@@ -1214,7 +1304,11 @@ impl<T> fmt::Debug for GatherAll<T> {
 /// [`gather`](fn@gather) for futures that return `Result`: the first `Err` (or panic, or cancellation)
 /// is returned at once, while the other children keep running.
 ///
-/// A panic or cancellation is turned into `E` with `From<TaskError>`.
+/// Awaiting it gives `Result<Vec<T>, E>`: a panic or cancellation is turned into `E` with
+/// `From<TaskError>`, so `?` works on your own error type. For an error type that cannot hold
+/// a [`TaskError`] (a `String`, say), await
+/// [`.separate_task_errors()`](TryGather::separate_task_errors) instead: its error is a
+/// [`TryGatherError<E>`], your `E` or the `TaskError`.
 ///
 /// # Examples
 ///
@@ -1235,6 +1329,24 @@ impl<T> fmt::Debug for GatherAll<T> {
 ///     // the Err comes back after 0.02 s, without waiting for the 0.1 s child
 ///     assert_eq!(asyncio::try_gather([10, 2].map(check)).await, Err(MyError::Bad));
 /// });
+/// ```
+///
+/// Any error type, with `?` into a `Box<dyn Error>`:
+///
+/// ```
+/// async fn parse(text: &'static str) -> Result<u32, String> {
+///     text.parse().map_err(|e| format!("{text:?}: {e}"))
+/// }
+///
+/// async fn total() -> Result<u32, Box<dyn std::error::Error>> {
+///     let numbers = asyncio::try_gather(["1", "2", "x"].map(parse))
+///         .separate_task_errors()
+///         .await?;
+///     Ok(numbers.iter().sum())
+/// }
+///
+/// let err = asyncio::run(total()).unwrap_err();
+/// assert!(err.to_string().contains(r#""x": invalid digit"#));
 /// ```
 pub fn try_gather<I, T, E>(awaitables: I) -> TryGather<T, E>
 where
@@ -1264,26 +1376,157 @@ pub struct TryGather<T, E> {
     children: Children<Result<T, E>>,
 }
 
-impl<T: 'static, E: From<TaskError> + 'static> Future for TryGather<T, E> {
+impl<T: 'static, E: 'static> TryGather<T, E> {
+    /// Keeps your error type as it is, whatever it is: awaiting gives
+    /// `Result<Vec<T>, `[`TryGatherError<E>`]`>`, the first child's `Err(e)` as
+    /// [`TryGatherError::Child`], or the first panic or cancellation as
+    /// [`TryGatherError::Task`]. Use it when `E` has no `From<TaskError>` (a `String`, an
+    /// error type of another crate).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio::TryGatherError;
+    ///
+    /// async fn fetch(n: u32) -> Result<u32, String> {
+    ///     match n {
+    ///         0 => Err("no such page".to_owned()),
+    ///         1 => panic!("parser bug"),
+    ///         _ => Ok(n),
+    ///     }
+    /// }
+    ///
+    /// asyncio::run(async {
+    ///     let out = asyncio::try_gather([2, 3].map(fetch)).separate_task_errors().await;
+    ///     assert_eq!(out.unwrap(), [2, 3]);
+    ///
+    ///     match asyncio::try_gather([2, 0].map(fetch)).separate_task_errors().await {
+    ///         Err(TryGatherError::Child(e)) => assert_eq!(e, "no such page"),
+    ///         other => panic!("{other:?}"),
+    ///     }
+    ///     match asyncio::try_gather([2, 1].map(fetch)).separate_task_errors().await {
+    ///         Err(TryGatherError::Task(e)) => assert_eq!(e.panic_message(), Some("parser bug")),
+    ///         other => panic!("{other:?}"),
+    ///     }
+    /// });
+    /// ```
+    pub fn separate_task_errors(self) -> SeparateTaskErrors<T, E> {
+        SeparateTaskErrors { inner: self }
+    }
+
+    /// Polls the children; the first failure, with the task's error kept apart.
+    fn poll_separate(&mut self, cx: &mut Context<'_>) -> Poll<Result<Vec<T>, TryGatherError<E>>> {
+        let children = &mut self.children;
+        let failed = |o: &Result<Result<T, E>, TaskError>| !matches!(o, Ok(Ok(_)));
+        let split = |o: Result<Result<T, E>, TaskError>| match o {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(TryGatherError::Child(e)),
+            Err(e) => Err(TryGatherError::Task(e)),
+        };
+        match children.poll(cx, failed) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(i)) => Poll::Ready(Err(split(children.take(i))
+                .err()
+                .expect("a success is not a failure"))),
+            Poll::Ready(None) => Poll::Ready(children.take_all().map(split).collect()),
+        }
+    }
+}
+
+impl<T: 'static, E: FromTaskError + 'static> Future for TryGather<T, E> {
     type Output = Result<Vec<T>, E>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let children = &mut self.children;
-        let failed = |o: &Result<Result<T, E>, TaskError>| !matches!(o, Ok(Ok(_)));
-        match children.poll(cx, failed) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Some(i)) => Poll::Ready(match children.take(i) {
-                Ok(Err(e)) => Err(e),
-                Err(e) => Err(E::from(e)),
-                Ok(Ok(_)) => unreachable!("a success is not a failure"),
-            }),
-            Poll::Ready(None) => Poll::Ready(
-                children
-                    .take_all()
-                    .map(|o| o.map_err(E::from).and_then(|r| r))
-                    .collect(),
-            ),
-        }
+        self.poll_separate(cx).map_err(|e| match e {
+            TryGatherError::Child(e) => e,
+            TryGatherError::Task(e) => E::from_task_error(e),
+        })
+    }
+}
+
+/// Error types that can hold a [`TaskError`]: every `E: From<TaskError>`. It is what
+/// `try_gather(..).await` needs of its error type; implement `From<TaskError>` to get it (or
+/// use [`TryGather::separate_task_errors`], which needs nothing).
+///
+/// # Examples
+///
+/// ```
+/// fn check<E: asyncio::FromTaskError>() {}
+/// check::<asyncio::TaskError>();
+/// check::<Box<dyn std::error::Error>>();
+/// ```
+///
+/// A `String` error does not compile with a plain `.await`; the compiler's message names
+/// `separate_task_errors`:
+///
+/// ```compile_fail,E0277
+/// asyncio::run(async {
+///     let _ = asyncio::try_gather([async { Err::<u8, String>("no".into()) }]).await;
+/// });
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot hold a TaskError, so `try_gather(...).await` cannot return it",
+    label = "`{Self}` has no `From<asyncio::TaskError>`",
+    note = "await `try_gather(...).separate_task_errors()` instead: its error is \
+            `asyncio::TryGatherError<{Self}>`, your error or the TaskError of a child that \
+            panicked or was cancelled (or implement `From<asyncio::TaskError>` for `{Self}`)"
+)]
+pub trait FromTaskError {
+    /// The error for a child that panicked or was cancelled.
+    fn from_task_error(error: TaskError) -> Self;
+}
+
+#[diagnostic::do_not_recommend]
+impl<E: From<TaskError>> FromTaskError for E {
+    fn from_task_error(error: TaskError) -> E {
+        E::from(error)
+    }
+}
+
+/// The future returned by [`TryGather::separate_task_errors`]: the outputs, or the first
+/// failure as a [`TryGatherError`].
+///
+/// # Examples
+///
+/// ```
+/// asyncio::run(async {
+///     let g: asyncio::SeparateTaskErrors<u8, String> =
+///         asyncio::try_gather([async { Ok(1) }]).separate_task_errors();
+///     assert_eq!(g.await.unwrap(), [1]);
+/// });
+/// ```
+#[must_use = "the children run anyway, but their results are only collected when awaited"]
+pub struct SeparateTaskErrors<T, E> {
+    inner: TryGather<T, E>,
+}
+
+impl<T: 'static, E: 'static> Future for SeparateTaskErrors<T, E> {
+    type Output = Result<Vec<T>, TryGatherError<E>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.inner.poll_separate(cx)
+    }
+}
+
+impl<T: 'static, E: 'static> ::futures::future::FusedFuture for SeparateTaskErrors<T, E> {
+    /// True once the gather has returned (all done, or the first failure).
+    fn is_terminated(&self) -> bool {
+        self.inner.children.returned
+    }
+}
+
+impl<T, E> fmt::Debug for SeparateTaskErrors<T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SeparateTaskErrors")
+            .field(&self.inner)
+            .finish()
+    }
+}
+
+impl<T: 'static, E: FromTaskError + 'static> ::futures::future::FusedFuture for TryGather<T, E> {
+    /// True once the gather has returned (all done, or the first failure).
+    fn is_terminated(&self) -> bool {
+        self.children.returned
     }
 }
 
@@ -1449,6 +1692,12 @@ pub mod __private {
         }
     }
 
+    impl<C: Children + Unpin> ::futures::future::FusedFuture for GatherTuple<C> {
+        fn is_terminated(&self) -> bool {
+            self.returned
+        }
+    }
+
     impl<C: Children> Drop for GatherTuple<C> {
         /// Dropping (cancelling) the gather before it returned cancels its children.
         fn drop(&mut self) {
@@ -1529,6 +1778,7 @@ where
         tasks: tasks.into_iter().collect(),
         return_when: ReturnWhen::AllCompleted,
         timeout: None,
+        returned: false,
     }
 }
 
@@ -1552,6 +1802,8 @@ pub struct Wait<T> {
     tasks: Vec<Task<T>>,
     return_when: ReturnWhen,
     timeout: Option<Pin<Box<Sleep>>>,
+    /// It has returned its `(done, pending)` (a [`FusedFuture`](::futures::future::FusedFuture)).
+    returned: bool,
 }
 
 impl<T> Wait<T> {
@@ -1606,10 +1858,18 @@ impl<T> Future for Wait<T> {
             .as_mut()
             .is_some_and(|t| t.as_mut().poll(cx).is_ready());
         if ready || timed_out {
+            this.returned = true;
             Poll::Ready(this.split())
         } else {
             Poll::Pending
         }
+    }
+}
+
+impl<T> ::futures::future::FusedFuture for Wait<T> {
+    /// True once it has returned.
+    fn is_terminated(&self) -> bool {
+        self.returned
     }
 }
 

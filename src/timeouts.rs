@@ -350,6 +350,13 @@ impl<F: Future> Future for WaitFor<F> {
     }
 }
 
+impl<F: Future> ::futures::future::FusedFuture for WaitFor<F> {
+    /// True once it has returned (the operation's output or the `TimeoutError`).
+    fn is_terminated(&self) -> bool {
+        self.op.fut.is_none()
+    }
+}
+
 impl<F> fmt::Debug for WaitFor<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WaitFor")
@@ -781,6 +788,13 @@ impl<F: Future> Future for TimeoutFuture<F> {
     }
 }
 
+impl<F: Future> ::futures::future::FusedFuture for TimeoutFuture<F> {
+    /// True once it has returned (the operation's output or the `TimeoutError`).
+    fn is_terminated(&self) -> bool {
+        self.op.fut.is_none()
+    }
+}
+
 impl<F> fmt::Debug for TimeoutFuture<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("TimeoutFuture")
@@ -828,6 +842,7 @@ fn store_waker(slot: &Cell<Option<Waker>>, waker: &Waker) {
 pub fn shield<A: Awaitable>(aw: A) -> Shield<A::Output> {
     Shield {
         fut: ensure_future(aw).into_future(),
+        finished: false,
     }
 }
 
@@ -844,6 +859,8 @@ pub fn shield<A: Awaitable>(aw: A) -> Shield<A::Output> {
 #[must_use = "the task runs anyway; the shield only waits for its result"]
 pub struct Shield<T> {
     fut: TaskFuture<T>,
+    /// The task's result was given out.
+    finished: bool,
 }
 
 impl<T> Shield<T> {
@@ -868,10 +885,19 @@ impl<T> Shield<T> {
 impl<T> Future for Shield<T> {
     type Output = Result<T, TaskError>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // Not through the TaskFuture: that would tie the task to the awaiting task's
         // cancellation, which is exactly what a shield is for.
-        self.fut.task().poll_result(cx)
+        let out = self.fut.task().poll_result(cx);
+        self.finished = out.is_ready();
+        out
+    }
+}
+
+impl<T> ::futures::future::FusedFuture for Shield<T> {
+    /// True once the task's result was given out.
+    fn is_terminated(&self) -> bool {
+        self.finished
     }
 }
 
@@ -887,10 +913,12 @@ impl<T> fmt::Debug for Shield<T> {
 /// `asyncio.as_completed(aws, timeout=...)`.
 ///
 /// Each awaitable becomes a task (a [`Task`] is used as it is). The returned [`AsCompleted`]
-/// is a [`Stream`](::futures::Stream) whose items are `Ok(outcome)`, where `outcome` is what
-/// awaiting the task gives. With [`AsCompleted::timeout`], if the deadline passes first the
-/// stream yields one `Err(TimeoutError)` and ends; the tasks not done keep running, as in
-/// asyncio (cancel them if you no longer want them).
+/// is a [`Stream`](::futures::Stream) whose items are what awaiting each task gives: its
+/// value, or the [`TaskError`] it failed with. With [`AsCompleted::timeout`], if the deadline
+/// passes first the stream yields one more `Err`, a `TaskError` for which
+/// [`is_timeout`](TaskError::is_timeout) is true (asyncio raises `TimeoutError` there), and
+/// ends; the tasks not done keep running, as in asyncio (cancel them if you no longer want
+/// them).
 ///
 /// # Examples
 ///
@@ -906,7 +934,7 @@ impl<T> fmt::Debug for Shield<T> {
 ///     let mut done = asyncio::as_completed([nap(3), nap(1), nap(2)]);
 ///     let mut order = Vec::new();
 ///     while let Some(item) = done.next().await {
-///         order.push(item.unwrap().unwrap());
+///         order.push(item.unwrap());
 ///     }
 ///     assert_eq!(order, [1, 2, 3]);
 /// });
@@ -947,7 +975,7 @@ where
 /// use futures::StreamExt;
 /// asyncio::run(async {
 ///     let mut s: asyncio::AsCompleted<u8> = asyncio::as_completed([async { 1 }]);
-///     assert_eq!(s.next().await.unwrap().unwrap().unwrap(), 1);
+///     assert_eq!(s.next().await.unwrap().unwrap(), 1);
 ///     assert!(s.next().await.is_none());
 /// });
 /// ```
@@ -977,7 +1005,8 @@ struct Finished {
 
 impl<T: 'static> AsCompleted<T> {
     /// Gives up at `delay` after the first poll (asyncio's `timeout=`): the stream then yields
-    /// one `Err(`[`TimeoutError`]`)` and ends.
+    /// one `Err(`[`TaskError`]`)` for which [`is_timeout`](TaskError::is_timeout) is true (its
+    /// [`timeout`](TaskError::timeout) is the [`TimeoutError`]) and ends.
     ///
     /// # Examples
     ///
@@ -986,7 +1015,7 @@ impl<T: 'static> AsCompleted<T> {
     /// asyncio::Runner::virtual_time().run(async {
     ///     let slow = asyncio::create_task(asyncio::sleep(10));
     ///     let mut s = asyncio::as_completed([slow]).timeout(1);
-    ///     assert!(s.next().await.unwrap().is_err()); // the TimeoutError
+    ///     assert!(s.next().await.unwrap().unwrap_err().is_timeout());
     ///     assert!(s.next().await.is_none());
     /// });
     /// ```
@@ -1011,7 +1040,7 @@ impl<T: 'static> AsCompleted<T> {
 }
 
 impl<T: 'static> ::futures::Stream for AsCompleted<T> {
-    type Item = Result<Result<T, TaskError>, TimeoutError>;
+    type Item = Result<T, TaskError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
@@ -1041,7 +1070,7 @@ impl<T: 'static> ::futures::Stream for AsCompleted<T> {
                 .expect("as_completed: a task finished twice");
             this.remaining -= 1;
             return match Pin::new(&mut fut).poll(cx) {
-                Poll::Ready(outcome) => Poll::Ready(Some(Ok(outcome))),
+                Poll::Ready(outcome) => Poll::Ready(Some(outcome)),
                 Poll::Pending => unreachable!("a task's done callback ran before it was done"),
             };
         }
@@ -1053,12 +1082,12 @@ impl<T: 'static> ::futures::Stream for AsCompleted<T> {
         if let Some(timer) = this.timer.as_mut() {
             if Pin::new(timer).poll(cx).is_ready() {
                 this.ended = true;
-                return Poll::Ready(Some(Err(TimeoutError {
+                return Poll::Ready(Some(Err(TaskError::from(TimeoutError {
                     what: TimedOut::AsCompleted {
                         still_running: this.remaining,
                     },
                     deadline: this.deadline,
-                })));
+                }))));
             }
         }
         Poll::Pending

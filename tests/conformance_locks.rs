@@ -308,7 +308,7 @@ fn test_filling_one_task_twice() {
         let b = barrier.clone();
         let t2 = asyncio::create_task(async move { b.wait().await });
         asyncio::sleep(0).await;
-        assert_eq!(t1.result().unwrap().unwrap(), t2.result().unwrap().unwrap());
+        assert_eq!(t1.result().unwrap(), t2.result().unwrap());
         assert_eq!(barrier.n_waiting(), 0);
         assert!(!barrier.broken());
     });

@@ -57,8 +57,8 @@ fn test_taskgroup_01() {
         .await
         .unwrap()
         .unwrap();
-        assert_eq!(t1.result().unwrap().unwrap(), 42);
-        assert_eq!(t2.result().unwrap().unwrap(), 11);
+        assert_eq!(t1.result().unwrap(), 42);
+        assert_eq!(t2.result().unwrap(), 11);
     });
 }
 
@@ -77,7 +77,7 @@ fn test_taskgroup_03() {
         .unwrap()
         .unwrap();
         assert!(t1.cancelled());
-        assert_eq!(t2.result().unwrap().unwrap(), 11);
+        assert_eq!(t2.result().unwrap(), 11);
     });
 }
 

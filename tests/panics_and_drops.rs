@@ -187,7 +187,7 @@ fn task_result_with_a_panicking_clone_panics_in_the_caller_only() {
     let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| task.result()));
     assert!(caught.is_err());
     fail.set(false);
-    drop(task.result().unwrap().unwrap());
+    drop(task.result().unwrap());
     let value = lp.run_until_complete(task).unwrap().unwrap();
     drop(value);
     assert_eq!(drops.get(), 2, "one copy, and the value");

@@ -182,6 +182,8 @@ pub(crate) struct Core {
     current: Cell<Option<TaskId>>,
     /// Eager first steps running inside each other right now.
     eager_depth: Cell<u32>,
+    /// Debug mode reported the loop as stuck, and nothing has run since.
+    stuck_reported: Cell<bool>,
     wheel: RefCell<Wheel>,
     fired: RefCell<Vec<Waker>>,
     /// The I/O reactor, made at the first registration.
@@ -396,6 +398,7 @@ impl Core {
             timed: RefCell::new(Slab::new()),
             current: Cell::new(None),
             eager_depth: Cell::new(0),
+            stuck_reported: Cell::new(false),
             wheel: RefCell::new(Wheel::new()),
             fired: RefCell::new(Vec::new()),
             io: OnceCell::new(),
@@ -529,6 +532,19 @@ impl Core {
             .iter()
             .map(|(_, slot)| slot.task.clone())
             .filter(|t| !t.header().is_done() && !t.header().is_internal())
+            .collect()
+    }
+
+    /// The loop time each sleeping task's timer is due (for the call graph).
+    pub(crate) fn timer_waits(&self) -> Vec<(TaskId, f64)> {
+        use super::graph::{Awaiter, classify};
+        let wheel = self.wheel.borrow();
+        wheel
+            .pending()
+            .filter_map(|(deadline, waker)| match classify(waker, self.loop_id) {
+                Awaiter::Task(id) => Some((id, self.clock.tick_to_time(deadline))),
+                _ => None,
+            })
             .collect()
     }
 
@@ -777,6 +793,9 @@ impl Core {
         self.poll_events();
 
         let batch = self.ready.len();
+        if batch > 0 {
+            self.stuck_reported.set(false);
+        }
         for _ in 0..batch {
             let Some(bits) = self.ready.pop() else {
                 break;
@@ -950,6 +969,24 @@ impl Core {
         }
     }
 
+    /// Debug mode: the loop is about to block with nothing of its own that could wake it (no
+    /// ready task, no timer, no socket waited on). Reports the call graph once, until a task or
+    /// callback runs again; only another thread could end the wait.
+    #[cold]
+    fn report_if_stuck(&self) {
+        if !self.debug.get() || self.stuck_reported.replace(true) || self.remote.clock_held() {
+            return;
+        }
+        if self.tasks.borrow().is_empty() && !self.main_scheduled.get() && !self.running.get() {
+            return;
+        }
+        self.report(ExceptionContext {
+            message: super::graph::stuck_message(self),
+            task: None,
+            panic: None,
+        });
+    }
+
     /// Nothing ready and no reactor: park the thread until the next timer (or jump to it, on
     /// a virtual clock) or a wake from another thread.
     fn park_until(&self, next: Option<u64>) {
@@ -961,6 +998,9 @@ impl Core {
             return;
         }
         let timeout = next.map(|tick| self.clock.until(tick));
+        if timeout.is_none() {
+            self.report_if_stuck();
+        }
         if timeout.is_some_and(|t| t.is_zero()) || !self.remote.park_begin() {
             return;
         }
@@ -987,6 +1027,9 @@ impl Core {
             (Some(_), Some(_)) => Some(Duration::ZERO),
             (Some(tick), None) => Some(self.clock.until(tick)),
         };
+        if timeout.is_none() && !reactor.has_waiters() {
+            self.report_if_stuck();
+        }
         let blocking = timeout != Some(Duration::ZERO);
         if blocking && !self.remote.park_begin() {
             timeout = Some(Duration::ZERO);

@@ -22,6 +22,7 @@
 //! shared by both floors.
 
 pub(crate) mod core;
+pub(crate) mod graph;
 pub(crate) mod io;
 pub(crate) mod queue;
 pub(crate) mod remote;

@@ -193,7 +193,7 @@ impl ExtraInfo {
 ///
 /// ```
 /// let e = asyncio::IncompleteReadError { partial: b"ab".to_vec(), expected: Some(4) };
-/// assert_eq!(e.to_string(), "2 bytes read on a total of 4 expected bytes");
+/// assert!(e.to_string().starts_with("2 bytes read on a total of 4 expected bytes: "));
 /// let io: std::io::Error = e.into();
 /// assert_eq!(io.kind(), std::io::ErrorKind::UnexpectedEof);
 /// assert_eq!(asyncio::IncompleteReadError::of(&io).unwrap().partial, b"ab");
@@ -227,13 +227,17 @@ impl fmt::Display for IncompleteReadError {
                 f,
                 "{} bytes read on a total of {n} expected bytes",
                 self.partial.len()
-            ),
+            )?,
             None => write!(
                 f,
                 "{} bytes read on a total of undefined expected bytes",
                 self.partial.len()
-            ),
+            )?,
         }
+        f.write_str(
+            ": the stream reached EOF first (the peer closed its side); the bytes that did \
+             arrive are in `partial` (IncompleteReadError::of(&err))",
+        )
     }
 }
 
@@ -285,7 +289,12 @@ impl LimitOverrunError {
 
 impl fmt::Display for LimitOverrunError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        write!(
+            f,
+            "{}: the data is longer than the reader's limit ({} bytes in the buffer); raise the \
+             limit of the stream, or read the data in pieces with read(n)",
+            self.message, self.consumed
+        )
     }
 }
 

@@ -1,4 +1,4 @@
-//! `cargo bench -p peers`: the same run as `cargo run --release -p peers`.
+//! `cargo bench -p peers`: the same run as `cargo run --profile bench -p peers`.
 
 fn main() {
     peers::main();

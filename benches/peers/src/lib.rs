@@ -2,8 +2,8 @@
 //! futures' LocalPool), then on CPython's asyncio and uvloop, in one invocation.
 //!
 //! ```text
-//! cargo run --release -p peers            # everything (also: cargo bench -p peers)
-//! PEERS_QUICK=1 cargo run --release -p peers
+//! cargo run --profile bench -p peers      # everything (also: cargo bench -p peers)
+//! PEERS_QUICK=1 cargo run --profile bench -p peers
 //! PEERS_ONLY=spawn_many,timer_churn PEERS_RUNTIMES=asyncio-rs,tokio PEERS_PYTHON=0 ...
 //! ```
 //!
@@ -68,6 +68,7 @@ fn workload_names(sizes: &Sizes) -> Vec<String> {
     let mut names: Vec<String> = [
         "spawn_many",
         "yield_many",
+        "yield_many_plain",
         "ping_pong",
         "chained_spawn",
         "timers",
@@ -94,6 +95,7 @@ fn measure_once(workload: &str, runtime: &str, sizes: &Sizes) -> Option<f64> {
     with_runtime!(runtime, R => match workload {
         "spawn_many" => Some(workloads::spawn_many::<R>(sizes)),
         "yield_many" => Some(workloads::yield_many::<R>(sizes)),
+        "yield_many_plain" => Some(workloads::yield_many_plain::<R>(sizes)),
         "ping_pong" => Some(workloads::ping_pong::<R>(sizes)),
         "chained_spawn" => Some(workloads::chained_spawn::<R>(sizes)),
         "timers" => Some(workloads::timers::<R>(sizes)),

@@ -7,7 +7,7 @@
 use std::cell::Cell;
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::config::Sizes;
@@ -36,6 +36,19 @@ pub(crate) fn spawn_many<R: Runtime>(s: &Sizes) -> f64 {
 
 /// `yield_many`: tasks that each yield many times with the runtime's own yield. Op = one yield.
 pub(crate) fn yield_many<R: Runtime>(s: &Sizes) -> f64 {
+    yield_many_with::<R, _>(s, R::yield_now)
+}
+
+/// `yield_many_plain`: `yield_many` with one hand-written yield for every runtime
+/// ([`PlainYield`]), so the figure compares the schedulers alone, not each runtime's yield.
+pub(crate) fn yield_many_plain<R: Runtime>(s: &Sizes) -> f64 {
+    yield_many_with::<R, _>(s, || PlainYield { yielded: false })
+}
+
+fn yield_many_with<R: Runtime, Y: Future<Output = ()> + 'static>(
+    s: &Sizes,
+    yield_now: fn() -> Y,
+) -> f64 {
     let (tasks, yields) = (s.yield_tasks, s.yields);
     R::block_on(move |sp| async move {
         let start = Instant::now();
@@ -43,7 +56,7 @@ pub(crate) fn yield_many<R: Runtime>(s: &Sizes) -> f64 {
         for _ in 0..tasks {
             handles.push(R::spawn(&sp, async move {
                 for _ in 0..yields {
-                    R::yield_now().await;
+                    yield_now().await;
                 }
             }));
         }
@@ -52,6 +65,27 @@ pub(crate) fn yield_many<R: Runtime>(s: &Sizes) -> f64 {
         }
         ns_per_op(start.elapsed(), tasks * yields)
     })
+}
+
+/// The simplest yield there is, the same for every runtime: the first poll wakes its own task
+/// and returns `Pending`, the second returns `Ready`. (tokio's `yield_now` defers its wake to
+/// the end of the scheduler tick, futures-lite's wakes at once like this one, asyncio-rs's
+/// `sleep(0)` is this one with a state more.)
+struct PlainYield {
+    yielded: bool,
+}
+
+impl Future for PlainYield {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
 }
 
 /// `ping_pong`: pairs of tasks bouncing a message over two capacity-1 channels. Op = one round

@@ -311,6 +311,10 @@ pub(crate) unsafe trait Runnable {
     fn cancel(&self);
     /// The untyped part.
     fn header(&self) -> &Header;
+    /// Who awaits this task's handle: the stored waiter, decoded without cloning it (see
+    /// `runtime/graph.rs`). `None` while the task runs (its stage is borrowed) or once it is
+    /// finished.
+    fn awaiter(&self) -> Option<super::super::graph::Awaiter>;
 }
 
 /// The header of `task`, reached without a virtual call (the loop does this on every wake).
@@ -475,6 +479,18 @@ unsafe impl<F: Future> Runnable for TaskCell<F> {
 
     fn header(&self) -> &Header {
         &self.header
+    }
+
+    fn awaiter(&self) -> Option<super::super::graph::Awaiter> {
+        use super::super::graph::{Awaiter, classify};
+        match &*self.stage.try_borrow().ok()? {
+            Stage::Running { waiter, .. } => Some(
+                waiter
+                    .as_ref()
+                    .map_or(Awaiter::Nobody, |w| classify(w, self.header.id.loop_id())),
+            ),
+            _ => None,
+        }
     }
 }
 

@@ -114,6 +114,11 @@ impl Clock {
         }
     }
 
+    /// The loop time (`time()`, seconds) at which `tick` begins.
+    pub(crate) fn tick_to_time(&self, tick: u64) -> f64 {
+        tick.saturating_sub(ORIGIN) as f64 / 1000.0
+    }
+
     /// How long the real clock has until `tick`; zero if it has passed.
     pub(crate) fn until(&self, tick: u64) -> Duration {
         let target = Duration::from_millis(tick.saturating_sub(ORIGIN));

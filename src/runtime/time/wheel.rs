@@ -212,6 +212,14 @@ impl Wheel {
         self.elapsed
     }
 
+    /// Every pending entry's deadline and waker (for the call graph; O(entries)).
+    pub(crate) fn pending(&self) -> impl Iterator<Item = (u64, &Waker)> + '_ {
+        self.slab
+            .iter()
+            .filter(|(_, e)| !e.is_fired())
+            .map(|(_, e)| (e.deadline, &e.waker))
+    }
+
     /// Number of live entries (pending, plus fired but not yet removed).
     #[inline]
     #[cfg_attr(not(test), allow(dead_code))] // part of the wheel's API; the loop does not need it
