@@ -452,3 +452,28 @@ fn the_loops_own_tasks_are_not_in_all_tasks() {
     })
     .unwrap();
 }
+
+#[test]
+fn dropping_the_last_server_handle_closes_it_but_not_its_clients() {
+    asyncio::run(async {
+        let server = asyncio::start_server(echo, "127.0.0.1", 0).await?;
+        let port = port_of(&server);
+        let (mut r, mut w) = asyncio::open_connection("127.0.0.1", port).await?;
+        asyncio::sleep(0.01).await; // accepted
+        let copy = server.clone();
+        drop(server);
+        // A clone still holds it: still serving.
+        let (_r2, _w2) = asyncio::open_connection("127.0.0.1", port).await?;
+        drop(copy);
+        let refused = asyncio::open_connection("127.0.0.1", port).await;
+        assert_eq!(
+            refused.unwrap_err().kind(),
+            io::ErrorKind::ConnectionRefused
+        );
+        // The connection accepted before is still served.
+        w.write(b"still echoed\n")?;
+        assert_eq!(r.readline().await?, b"still echoed\n");
+        Ok::<(), io::Error>(())
+    })
+    .unwrap();
+}

@@ -158,6 +158,29 @@ pub(crate) struct ServerInner {
 }
 
 impl ServerInner {
+    /// `Server::close`, also run when the last `Server` handle is dropped.
+    fn close(&self) {
+        let inner = self;
+        if inner.closed.replace(true) {
+            return;
+        }
+        inner.serving.set(false);
+        let listeners = std::mem::take(&mut *inner.listeners.borrow_mut());
+        drop(listeners); // deregistered and closed now
+        let accepting = std::mem::take(&mut *inner.accepting.borrow_mut());
+        for task in &accepting {
+            task.cancel();
+        }
+        if let Some(file) = &inner.unix_file {
+            if let Ok(meta) = std::fs::symlink_metadata(&file.path) {
+                if meta.dev() == file.dev && meta.ino() == file.ino {
+                    let _ = std::fs::remove_file(&file.path);
+                }
+            }
+        }
+        inner.wake_waiters();
+    }
+
     fn wake_waiters(&self) {
         let waiters = std::mem::take(&mut *self.waiters.borrow_mut());
         waiters.into_iter().for_each(Waker::wake);
@@ -201,10 +224,12 @@ impl ServerInner {
 
 /// A listening server (asyncio's `Server`), from [`start_server`] or [`start_unix_server`].
 ///
-/// It serves on the loop whether or not this handle is kept, as in asyncio, until
-/// [`close`](Server::close). Closing stops accepting at once (the listening sockets are
-/// closed); connections already accepted keep running until they end, and
-/// [`wait_closed`](Server::wait_closed) waits for them.
+/// It serves while a handle to it is kept (the handle is `Clone`), until
+/// [`close`](Server::close) or until the last handle is dropped, which closes it the same
+/// way (asyncio keeps an unreferenced server serving; in Rust a dropped handle frees what it
+/// holds). Closing stops accepting at once (the listening sockets are closed); connections
+/// already accepted keep running until they end, and [`wait_closed`](Server::wait_closed)
+/// waits for them.
 ///
 /// # Examples
 ///
@@ -228,6 +253,7 @@ impl ServerInner {
 /// .unwrap();
 /// ```
 #[derive(Clone)]
+#[must_use = "dropping the last handle of a Server closes it: keep it, or await serve_forever()"]
 pub struct Server {
     inner: Rc<ServerInner>,
 }
@@ -690,7 +716,7 @@ impl Server {
             .collect();
         let tasks: Vec<Task<()>> = listeners
             .into_iter()
-            .map(|l| Task::from_cell(core.spawn_internal(accept_loop(server.clone(), l))))
+            .map(|l| Task::from_cell(core.spawn_internal(accept_loop(Rc::downgrade(server), l))))
             .collect();
         server.accepting.borrow_mut().extend(tasks);
     }
@@ -788,25 +814,7 @@ impl Server {
     /// .unwrap();
     /// ```
     pub fn close(&self) {
-        let inner = &self.inner;
-        if inner.closed.replace(true) {
-            return;
-        }
-        inner.serving.set(false);
-        let listeners = std::mem::take(&mut *inner.listeners.borrow_mut());
-        drop(listeners); // deregistered and closed now
-        let accepting = std::mem::take(&mut *inner.accepting.borrow_mut());
-        for task in &accepting {
-            task.cancel();
-        }
-        if let Some(file) = &inner.unix_file {
-            if let Ok(meta) = std::fs::symlink_metadata(&file.path) {
-                if meta.dev() == file.dev && meta.ino() == file.ino {
-                    let _ = std::fs::remove_file(&file.path);
-                }
-            }
-        }
-        inner.wake_waiters();
+        self.inner.close();
     }
 
     /// Waits until the server is closed and every connection it accepted has closed
@@ -968,7 +976,7 @@ fn closed_error() -> io::Error {
 
 /// Accepts connections on `listener` until it is closed, handing each to the server's
 /// acceptor.
-async fn accept_loop(server: Rc<ServerInner>, listener: Weak<Listener>) {
+async fn accept_loop(server: Weak<ServerInner>, listener: Weak<Listener>) {
     let mut in_a_row = 0;
     loop {
         let accepted = poll_fn(|cx| match listener.upgrade() {
@@ -982,6 +990,10 @@ async fn accept_loop(server: Rc<ServerInner>, listener: Weak<Listener>) {
         match accepted {
             None => return, // closed
             Some(Ok(stream)) => {
+                // The accept task holds the server weakly: dropping its last handle closes it.
+                let Some(server) = server.upgrade() else {
+                    return;
+                };
                 let accept = server.accept.clone();
                 if let Err(e) = accept(&server, stream) {
                     report_error(&format!("Error setting up an accepted connection: {e}"));
@@ -1059,6 +1071,12 @@ where
         }
     });
     Ok(())
+}
+
+impl Drop for ServerInner {
+    fn drop(&mut self) {
+        self.close();
+    }
 }
 
 impl fmt::Debug for Server {
