@@ -32,6 +32,8 @@ pub(crate) struct Profile {
     pub(crate) total: u64,
     /// Calls into the allocator (see [`ALLOCATORS`]).
     pub(crate) allocs: u64,
+    /// Calls to `clock_gettime` (each `Instant::now`).
+    pub(crate) clock_reads: u64,
     /// Per function: instructions in its own code.
     pub(crate) self_ir: HashMap<String, u64>,
     /// Per function: its own code plus everything it called.
@@ -100,6 +102,9 @@ pub(crate) fn parse(text: &str) -> Profile {
             if is_allocator(&callee) && !is_allocator(&current) {
                 profile.allocs += count;
             }
+            if is_clock(&callee) && !is_clock(&current) {
+                profile.clock_reads += count;
+            }
         } else if let Some(total) = line
             .strip_prefix("summary:")
             .or_else(|| line.strip_prefix("totals:"))
@@ -150,6 +155,11 @@ fn is_allocator(function: &str) -> bool {
     ALLOCATORS.contains(&function)
 }
 
+/// glibc's `clock_gettime` (its symbol carries a version: `clock_gettime@@GLIBC_2.17`).
+fn is_clock(function: &str) -> bool {
+    function.starts_with("clock_gettime") || function.starts_with("__clock_gettime")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,6 +181,9 @@ calls=3 0
 cfn=(3) malloc
 calls=2 0
 0 40
+cfn=(5) clock_gettime@@GLIBC_2.17
+calls=4 0
+0 8
 fn=(2)
 0 30
 fn=(3)
@@ -185,7 +198,7 @@ calls=1 0
         let p = parse(SAMPLE);
         assert_eq!(p.total, 1000);
         assert_eq!(p.self_ir["outer"], 15);
-        assert_eq!(p.incl_ir["outer"], 15 + 30 + 40);
+        assert_eq!(p.incl_ir["outer"], 15 + 30 + 40 + 8);
         assert_eq!(p.self_ir["inner"], 30);
         assert_eq!(p.incl_ir["malloc"], 60);
     }
@@ -193,5 +206,10 @@ calls=1 0
     #[test]
     fn allocations_are_calls_into_the_allocator_from_outside_it() {
         assert_eq!(parse(SAMPLE).allocs, 2);
+    }
+
+    #[test]
+    fn clock_reads_are_calls_to_clock_gettime() {
+        assert_eq!(parse(SAMPLE).clock_reads, 4);
     }
 }

@@ -149,6 +149,7 @@ fn measure(settings: &Settings, op: &'static str, runtime: &'static str, dir: &P
         low: values[0],
         high: values[values.len() - 1],
         allocs: (long.allocs as f64 - short.allocs as f64) / n as f64,
+        clock_reads: (long.clock_reads as f64 - short.clock_reads as f64) / n as f64,
         functions: report::functions(&short, &long, n),
     };
     Case::new(op, runtime, n, measured)

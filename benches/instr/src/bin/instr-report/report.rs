@@ -47,6 +47,8 @@ pub(crate) enum Measured {
         high: f64,
         /// Calls into the allocator per op.
         allocs: f64,
+        /// Calls to `clock_gettime` per op.
+        clock_reads: f64,
         functions: Vec<Function>,
     },
     Unsupported(String),
@@ -209,6 +211,23 @@ impl Report {
             &mut s,
             |m| match m {
                 Measured::Counted { allocs, .. } => format!("{allocs:.2}"),
+                _ => unreachable!(),
+            },
+            false,
+        );
+
+        let _ = writeln!(
+            s,
+            "\n### Clock reads per operation\n\n\
+             Calls to `clock_gettime`. Under valgrind it makes the system call (about 10 \
+             instructions counted, the kernel's work not); natively it runs in the vDSO, some \
+             tens of instructions and no system call. So each read here costs more than the \
+             table above shows.\n"
+        );
+        self.table(
+            &mut s,
+            |m| match m {
+                Measured::Counted { clock_reads, .. } => format!("{clock_reads:.2}"),
                 _ => unreachable!(),
             },
             false,
