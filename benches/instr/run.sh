@@ -14,9 +14,12 @@
 # has the names), INSTR_N (one n for every op), INSTR_REPEAT (runs of timer_fire and
 # cross_thread_wake, whose counts depend on the real clock or another thread; default 5, quick
 # 3), INSTR_MEMORY (pending tasks for the resident-set figure, 0 to skip), INSTR_CHECK=all
-# (repeat every exact case to show it counts the same twice, not only the first),
+# (repeat every exact case to show it counts the same twice, not only each runtime's first),
 # INSTR_PAUSED=0 (skip the second build that tokio's paused clock needs). Honours
 # CARGO_TARGET_DIR.
+#
+# Runs are made with address randomisation off (`setarch -R`) where that works: std's start-up
+# reads /proc/self/maps, whose length moves with the addresses.
 #
 # Needs valgrind (Debian/Ubuntu: apt-get install valgrind).
 set -euo pipefail

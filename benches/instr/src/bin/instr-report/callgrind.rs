@@ -51,7 +51,14 @@ pub(crate) enum Outcome {
 
 /// Runs `bin runtime op n` under callgrind, writing the profile to `out`.
 pub(crate) fn run(bin: &Path, runtime: &str, op: &str, n: usize, out: &Path) -> Outcome {
-    let result = Command::new("valgrind")
+    let mut command = if no_aslr() {
+        let mut c = Command::new("setarch");
+        c.args(["-R", "valgrind"]);
+        c
+    } else {
+        Command::new("valgrind")
+    };
+    let result = command
         .arg("--tool=callgrind")
         .arg("-q")
         .arg(format!("--callgrind-out-file={}", out.display()))
@@ -75,6 +82,19 @@ pub(crate) fn run(bin: &Path, runtime: &str, op: &str, n: usize, out: &Path) -> 
         Ok(text) => Outcome::Counted(parse(&text)),
         Err(err) => Outcome::Failed(format!("reading {}: {err}", out.display())),
     }
+}
+
+/// Whether `setarch -R` works here. With address randomisation on, std's start-up reads
+/// `/proc/self/maps`, whose length changes with the addresses, and the count moves by a few
+/// instructions from run to run; `setarch -R` turns it off for the run.
+fn no_aslr() -> bool {
+    static WORKS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *WORKS.get_or_init(|| {
+        Command::new("setarch")
+            .args(["-R", "true"])
+            .status()
+            .is_ok_and(|s| s.success())
+    })
 }
 
 /// Reads a callgrind output file (one event, `Ir`; compressed or plain names).

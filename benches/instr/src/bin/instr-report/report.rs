@@ -133,21 +133,48 @@ impl Report {
         self.rss.push((runtime, rss));
     }
 
-    pub(crate) fn add_check(&mut self, runtime: &str, op: &str, n: usize, a: u64, b: u64) {
-        let verdict = if a == b {
+    /// Records a case run twice with the same n: `a` and `b` are the two profiles.
+    pub(crate) fn add_check(
+        &mut self,
+        runtime: &str,
+        op: &str,
+        n: usize,
+        a: &Profile,
+        b: &Profile,
+    ) {
+        let verdict = if a.total == b.total {
             "identical".to_owned()
         } else {
-            let d = b as i64 - a as i64;
+            // Say where the difference is: the functions whose own count moved most.
+            let mut moved: Vec<(&String, i64)> = a
+                .self_ir
+                .keys()
+                .chain(b.self_ir.keys())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .map(|name| {
+                    let at = |p: &Profile| p.self_ir.get(name).copied().unwrap_or(0) as i64;
+                    (name, at(b) - at(a))
+                })
+                .filter(|(_, d)| *d != 0)
+                .collect();
+            moved.sort_by_key(|(name, d)| (std::cmp::Reverse(d.abs()), (*name).clone()));
+            let top: Vec<String> = moved
+                .iter()
+                .take(3)
+                .map(|(name, d)| format!("`{}` {d:+}", short(name)))
+                .collect();
+            let d = b.total as i64 - a.total as i64;
             format!(
-                "{d:+} instructions, {:.4} per op (work done when the real clock crosses a \
-                 tick during the run)",
-                d as f64 / n as f64
+                "{d:+} instructions, {:.4} per op; most in {}",
+                d as f64 / n as f64,
+                top.join(", ")
             )
         };
         self.checks.push(format!(
             "`{runtime} {op}` with n = {n}, run twice: {} and {} instructions: {verdict}",
-            thousands(a as f64),
-            thousands(b as f64)
+            thousands(a.total as f64),
+            thousands(b.total as f64)
         ));
     }
 
