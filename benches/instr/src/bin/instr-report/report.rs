@@ -215,7 +215,8 @@ impl Report {
         let _ = writeln!(
             s,
             "\n{} are the median of {} runs (each at n and 2n), lowest..highest in brackets; \
-             every other count is exact (see the check below). `n` per op: {}.",
+             every other case is run once (the determinism check below shows how far a repeat \
+             moves). `n` per op: {}.",
             NOISY
                 .iter()
                 .map(|o| format!("`{o}`"))
