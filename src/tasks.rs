@@ -963,21 +963,17 @@ impl Future for Sleep {
                 Poll::Pending
             }
             &SleepState::Start(delay) => {
-                this.state = with_running(|core| {
-                    let deadline = core.clock.deadline_after(delay);
-                    if deadline == u64::MAX {
-                        SleepState::Forever
-                    } else {
-                        let key = core.timer_insert(deadline, cx.waker());
-                        SleepState::Timer {
+                this.state =
+                    with_running(|core| match core.timer_insert_after(delay, cx.waker()) {
+                        Some(key) => SleepState::Timer {
                             core: core.weak(),
                             key,
-                        }
-                    }
-                })
-                .unwrap_or_else(|| {
-                    panic!("sleep: no running event loop; await it inside asyncio::run(...)")
-                });
+                        },
+                        None => SleepState::Forever,
+                    })
+                    .unwrap_or_else(|| {
+                        panic!("sleep: no running event loop; await it inside asyncio::run(...)")
+                    });
                 Poll::Pending
             }
             SleepState::Timer { core, key } => {

@@ -709,11 +709,31 @@ impl Core {
 
     /// Registers a timer due at `deadline` (a tick) that wakes `waker`.
     pub(crate) fn timer_insert(&self, deadline: u64, waker: &Waker) -> TimerKey {
+        self.timer_insert_with(deadline, || self.clock.now_tick(), waker)
+    }
+
+    /// A timer `delay` from now for `waker` (`sleep`), reading the clock once for both the
+    /// deadline and the wheel's "now"; `None` if the deadline is too far to ever come.
+    #[inline]
+    pub(crate) fn timer_insert_after(&self, delay: Duration, waker: &Waker) -> Option<TimerKey> {
+        let now = self.clock.elapsed_ns();
+        let deadline = Clock::deadline_from(now, delay);
+        (deadline != u64::MAX)
+            .then(|| self.timer_insert_with(deadline, || Clock::tick_of(now), waker))
+    }
+
+    #[inline]
+    fn timer_insert_with(
+        &self,
+        deadline: u64,
+        now: impl FnOnce() -> u64,
+        waker: &Waker,
+    ) -> TimerKey {
         let waker = waker.clone();
         let mut wheel = self.wheel.borrow_mut();
         if wheel.is_empty() {
             // Keep the wheel's notion of "now" fresh so the entry lands on the right level.
-            wheel.advance(self.clock.now_tick(), &mut Vec::new());
+            wheel.advance(now(), &mut Vec::new());
         }
         wheel.insert(deadline, waker)
     }

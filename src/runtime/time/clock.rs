@@ -10,7 +10,7 @@
 
 use std::cell::Cell;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Nanoseconds in one tick (1 ms).
 const TICK_NS: u64 = 1_000_000;
@@ -29,10 +29,33 @@ fn nanos(d: Duration) -> u64 {
         .unwrap_or(u64::MAX)
 }
 
+/// Nanoseconds of the machine's monotonic clock (the one `Instant` reads on Linux).
+///
+/// Read with `clock_gettime` directly: `Instant::now()` followed by `duration_since` spent
+/// about 130 instructions per read in checked `timespec` arithmetic and `Duration`
+/// normalisation (callgrind, `benches/instr`), and a timer is created and fired with several
+/// reads; this is the vDSO call and one multiply-add.
+#[inline]
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `clock_gettime` writes one `timespec` through the pointer, which points to the
+    // initialised local `ts`, valid for writes for the whole call; `CLOCK_MONOTONIC` exists on
+    // every system `libc` and `mio` support, so the call cannot fail with EINVAL, and EFAULT
+    // cannot happen with a valid pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    // The monotonic clock counts from boot: both fields are non-negative and tv_nsec < 10^9.
+    (ts.tv_sec as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(ts.tv_nsec as u64)
+}
+
 /// The process-wide origin of real loop time, so every loop's `time()` agrees.
-fn epoch() -> Instant {
-    static EPOCH: OnceLock<Instant> = OnceLock::new();
-    *EPOCH.get_or_init(Instant::now)
+fn epoch_ns() -> u64 {
+    static EPOCH: OnceLock<u64> = OnceLock::new();
+    *EPOCH.get_or_init(monotonic_ns)
 }
 
 /// A loop's clock.
@@ -46,7 +69,7 @@ pub(crate) enum Clock {
 
 impl Clock {
     pub(crate) fn real() -> Clock {
-        epoch();
+        epoch_ns();
         Clock::Real
     }
 
@@ -58,13 +81,19 @@ impl Clock {
         matches!(self, Clock::Virtual(_))
     }
 
+    /// Nanoseconds since the clock's origin: the one clock read every other method makes.
+    #[inline]
+    pub(crate) fn elapsed_ns(&self) -> u64 {
+        match self {
+            Clock::Real => monotonic_ns().saturating_sub(epoch_ns()),
+            Clock::Virtual(ns) => ns.get(),
+        }
+    }
+
     /// Time since the clock's origin.
     #[inline]
     pub(crate) fn elapsed(&self) -> Duration {
-        match self {
-            Clock::Real => epoch().elapsed(),
-            Clock::Virtual(ns) => Duration::from_nanos(ns.get()),
-        }
+        Duration::from_nanos(self.elapsed_ns())
     }
 
     /// `loop.time()`: seconds as `f64`.
@@ -75,16 +104,22 @@ impl Clock {
     /// The current tick, rounded down.
     #[inline]
     pub(crate) fn now_tick(&self) -> u64 {
-        ORIGIN + nanos(self.elapsed()) / TICK_NS
+        Self::tick_of(self.elapsed_ns())
     }
 
-    /// The tick at which a timer of `delay` from now is due, rounded up. `u64::MAX` means
-    /// "never" (the delay is too large to represent).
+    /// The tick `elapsed_ns` nanoseconds after the origin falls in, rounded down.
     #[inline]
-    pub(crate) fn deadline_after(&self, delay: Duration) -> u64 {
+    pub(crate) fn tick_of(elapsed_ns: u64) -> u64 {
+        ORIGIN + elapsed_ns / TICK_NS
+    }
+
+    /// The tick at which a timer of `delay` is due, counted from the clock read
+    /// `elapsed_ns`, rounded up. `u64::MAX` means "never" (the delay is too large to represent).
+    #[inline]
+    pub(crate) fn deadline_from(elapsed_ns: u64, delay: Duration) -> u64 {
         // u64 nanoseconds last 584 years; a delay beyond that saturates to "never". (u128
         // arithmetic here showed up as a tenth of the cost of creating a timer.)
-        match nanos(self.elapsed()).checked_add(nanos(delay)) {
+        match elapsed_ns.checked_add(nanos(delay)) {
             Some(due) if due != u64::MAX => ORIGIN + due.div_ceil(TICK_NS),
             _ => u64::MAX,
         }
@@ -121,8 +156,8 @@ impl Clock {
 
     /// How long the real clock has until `tick`; zero if it has passed.
     pub(crate) fn until(&self, tick: u64) -> Duration {
-        let target = Duration::from_millis(tick.saturating_sub(ORIGIN));
-        target.saturating_sub(self.elapsed())
+        let target = tick.saturating_sub(ORIGIN).saturating_mul(TICK_NS);
+        Duration::from_nanos(target.saturating_sub(self.elapsed_ns()))
     }
 
     /// Virtual clock only: jump forward to `tick`.
@@ -145,13 +180,16 @@ mod tests {
         let clock = Clock::virtual_clock();
         let now = clock.now_tick();
         assert_eq!(clock.deadline_at(0.0), now);
-        assert_eq!(clock.deadline_after(Duration::ZERO), now);
+        assert_eq!(
+            Clock::deadline_from(clock.elapsed_ns(), Duration::ZERO),
+            now
+        );
         let (minus1, minus2) = (clock.deadline_at(-1.0), clock.deadline_at(-2.0));
         assert!(minus2 < minus1 && minus1 < now);
         assert_eq!(now - minus1, 1_000);
         assert_eq!(
             clock.deadline_at(1.5),
-            clock.deadline_after(Duration::from_millis(1500))
+            Clock::deadline_from(clock.elapsed_ns(), Duration::from_millis(1500))
         );
         assert_eq!(clock.deadline_at(f64::INFINITY), u64::MAX);
         assert_eq!(clock.deadline_at(f64::NEG_INFINITY), 0);
