@@ -36,9 +36,10 @@ use slab::Slab;
 use super::io::reactor::Reactor;
 use super::queue::RunQueue;
 use super::remote::{self, Message, Remote};
-use super::task::cell::{DoneCallback, Runnable, TaskCell, header_of};
+use super::task::cell::{DoneCallback, Runnable, TaskCell};
 use super::task::id::{CALLBACK_INDEX, MAIN_INDEX, MAX_TASKS, TaskId};
 use super::task::waker::{is_task_waker, waker};
+use super::task_slab::TaskSlab;
 use super::time::clock::Clock;
 use super::time::wheel::{TimerKey, Wheel};
 use crate::exceptions::{RuntimeError, panic_message};
@@ -104,27 +105,6 @@ pub(crate) fn callback(f: impl FnOnce() + 'static) -> Rc<dyn Callback> {
     })
 }
 
-/// A live task in the loop's slab: just the task. Its generation (part of its id) and its
-/// "queued" flag live in the task's header, which keeps a slot at two words (the memory
-/// benchmark's million pending tasks each pay for one).
-struct Slot {
-    task: Rc<dyn Runnable>,
-}
-
-impl Slot {
-    /// The task's header (no virtual call).
-    #[inline]
-    fn header(&self) -> &super::task::cell::Header {
-        header_of(&*self.task)
-    }
-
-    /// True if this slot holds task `id` (not an earlier or later tenant of the index).
-    #[inline]
-    fn is(&self, id: TaskId) -> bool {
-        self.header().id() == id
-    }
-}
-
 /// A `call_later` callback and its timer (none for a delay that never elapses).
 type TimedCallback = (Rc<dyn Callback>, Option<TimerKey>);
 
@@ -172,7 +152,7 @@ pub(crate) struct Core {
     pub(crate) eager_tasks: bool,
     slow_callback_duration: Cell<Duration>,
     handler: RefCell<Option<ExceptionHandler>>,
-    tasks: RefCell<Slab<Slot>>,
+    tasks: TaskSlab,
     ready: RunQueue,
     /// Callbacks queued on `ready` (`call_soon`), by key.
     callbacks: RefCell<Slab<Rc<dyn Callback>>>,
@@ -392,7 +372,7 @@ impl Core {
             eager_tasks: config.eager_tasks,
             slow_callback_duration: Cell::new(Duration::from_millis(100)),
             handler: RefCell::new(None),
-            tasks: RefCell::new(Slab::new()),
+            tasks: TaskSlab::new(),
             ready: RunQueue::new(),
             callbacks: RefCell::new(Slab::new()),
             timed: RefCell::new(Slab::new()),
@@ -519,20 +499,13 @@ impl Core {
 
     /// The task being polled right now.
     pub(crate) fn current_task(&self) -> Option<Rc<dyn Runnable>> {
-        let id = self.current.get()?;
-        let tasks = self.tasks.borrow();
-        let slot = tasks.get(id.index())?;
-        slot.is(id).then(|| slot.task.clone())
+        self.tasks.get(self.current.get()?)
     }
 
     /// Every live (not yet finished) task.
     pub(crate) fn all_tasks(&self) -> Vec<Rc<dyn Runnable>> {
         self.tasks
-            .borrow()
-            .iter()
-            .map(|(_, slot)| slot.task.clone())
-            .filter(|t| !t.header().is_done() && !t.header().is_internal())
-            .collect()
+            .tasks_where(|header| !header.is_done() && !header.is_internal())
     }
 
     /// The loop time each sleeping task's timer is due (for the call graph).
@@ -551,7 +524,7 @@ impl Core {
     /// Number of live tasks.
     #[cfg(test)]
     pub(crate) fn task_count(&self) -> usize {
-        self.tasks.borrow().len()
+        self.tasks.len()
     }
 
     /// Number of live timer entries (pending or fired but not yet collected).
@@ -595,17 +568,14 @@ impl Core {
         }
         let serial = self.next_generation.get().wrapping_add(1);
         self.next_generation.set(serial);
-        let mut tasks = self.tasks.borrow_mut();
-        let entry = tasks.vacant_entry();
-        let index = entry.key();
+        let index = self.tasks.next_index();
         assert!(
             index < MAX_TASKS,
             "too many tasks alive at once in one event loop (the limit is {MAX_TASKS})"
         );
         let id = TaskId::new(self.loop_id, serial as usize, index);
         let cell = Rc::new(TaskCell::new(id, serial, future));
-        entry.insert(Slot { task: cell.clone() }); // born scheduled: see Header::new
-        drop(tasks);
+        self.tasks.insert(cell.clone()); // born scheduled: see Header::new
         // An eager task's first step runs here, inside its creator's step; a chain of eager
         // tasks that each create the next would recurse without bound, so past a depth the
         // task is queued like any other (its first step then runs in the next iteration).
@@ -627,12 +597,8 @@ impl Core {
         if index & CALLBACK_INDEX != 0 {
             return self.wake_special(id);
         }
-        let tasks = self.tasks.borrow();
-        if let Some(slot) = tasks.get(index) {
-            if slot.is(id) && slot.header().schedule() {
-                drop(tasks);
-                self.ready.push(Ready::task(id).0);
-            }
+        if self.tasks.schedule(id) {
+            self.ready.push(Ready::task(id).0);
         }
     }
 
@@ -842,12 +808,8 @@ impl Core {
     /// `run_once`, with the rare cases (debug mode, a finished task) out of line.
     #[inline(always)]
     fn poll_task(&self, id: TaskId) {
-        let task: *const dyn Runnable = {
-            let tasks = self.tasks.borrow();
-            match tasks.get(id.index()) {
-                Some(slot) if slot.is(id) && slot.header().unschedule() => Rc::as_ptr(&slot.task),
-                _ => return,
-            }
+        let Some(task) = self.tasks.unschedule(id) else {
+            return;
         };
         // SAFETY: the slab's `Rc` keeps the task alive until its slot is removed, and a slot
         // is removed only (a) by `reap`, after the poll, (b) by `cancel_all`, which refuses to
@@ -892,13 +854,7 @@ impl Core {
     /// is gone: the result's destructor is user code, so it runs contained and unborrowed).
     #[inline(never)]
     fn reap(&self, id: TaskId) {
-        let removed = {
-            let mut tasks = self.tasks.borrow_mut();
-            match tasks.get(id.index()) {
-                Some(slot) if slot.is(id) => Some(tasks.remove(id.index())),
-                _ => None,
-            }
-        };
+        let removed = self.tasks.remove(id);
         self.contain("dropping a task's result", move || drop(removed));
     }
 
@@ -997,7 +953,7 @@ impl Core {
         if !self.debug.get() || self.stuck_reported.replace(true) || self.remote.clock_held() {
             return;
         }
-        if self.tasks.borrow().is_empty() && !self.main_scheduled.get() && !self.running.get() {
+        if self.tasks.is_empty() && !self.main_scheduled.get() && !self.running.get() {
             return;
         }
         self.report(ExceptionContext {
@@ -1082,12 +1038,7 @@ impl Core {
             return; // tasks are being polled (poll_task relies on this)
         }
         for _ in 0..64 {
-            let tasks: Vec<Rc<dyn Runnable>> = self
-                .tasks
-                .borrow_mut()
-                .drain()
-                .map(|slot| slot.task)
-                .collect();
+            let tasks = self.tasks.take_all();
             let (queued, callbacks, timed) = match leftovers {
                 Leftovers::Run => (0, Slab::new(), Slab::new()),
                 Leftovers::Drop => {
@@ -1161,10 +1112,9 @@ impl Drop for Core {
         remote::unregister(self.loop_id);
         let id = self.loop_id;
         let _ = LOOPS.try_with(|loops| loops.borrow_mut().retain(|(l, _)| *l != id));
-        let tasks = std::mem::take(self.tasks.get_mut());
-        for (_, slot) in tasks {
-            contain("cancelling a task", || slot.task.cancel());
-            contain("dropping a task", move || drop(slot));
+        for task in self.tasks.take_all() {
+            contain("cancelling a task", || task.cancel());
+            contain("dropping a task", move || drop(task));
         }
         for (_, callback) in std::mem::take(self.callbacks.get_mut()) {
             contain("dropping a callback that never ran", move || drop(callback));
@@ -1180,7 +1130,7 @@ impl std::fmt::Debug for Core {
         f.debug_struct("EventLoop")
             .field("running", &self.running.get())
             .field("closed", &self.closed.get())
-            .field("tasks", &self.tasks.try_borrow().map(|t| t.len()).ok())
+            .field("tasks", &self.tasks.len())
             .field("virtual_time", &self.clock.is_virtual())
             .field("debug", &self.debug.get())
             .finish()
@@ -1279,7 +1229,7 @@ mod size_tests {
         type F = std::future::Pending<()>;
         assert!(std::mem::size_of::<TaskCell<F>>() <= 56);
         assert_eq!(
-            std::mem::size_of::<Slot>(),
+            std::mem::size_of::<crate::runtime::task_slab::Slot>(),
             2 * std::mem::size_of::<usize>()
         );
         assert_eq!(std::mem::size_of::<Ready>(), std::mem::size_of::<usize>());

@@ -28,4 +28,5 @@ pub(crate) mod queue;
 pub(crate) mod remote;
 pub(crate) mod report;
 pub(crate) mod task;
+pub(crate) mod task_slab;
 pub(crate) mod time;
