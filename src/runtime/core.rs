@@ -504,8 +504,7 @@ impl Core {
 
     /// Every live (not yet finished) task.
     pub(crate) fn all_tasks(&self) -> Vec<Rc<dyn Runnable>> {
-        self.tasks
-            .tasks_where(|header| !header.is_done() && !header.is_internal())
+        self.tasks.live_user_tasks()
     }
 
     /// The loop time each sleeping task's timer is due (for the call graph).

@@ -5,10 +5,10 @@
 //! touched only inside the methods below. None of them calls code this crate does not control
 //! while it holds the reference: slots move in and out whole (a removed task is handed back
 //! to the caller, who drops it outside), and the only calls made are to the slab, to a task's
-//! header (plain flag reads and writes) and to `Rc::clone`. So no two references to the slab
-//! ever overlap, which is what a `RefCell` would check at run time. (Its count cost about a
-//! tenth of a yield: a load, an overflow check and two stores on each of the wake and the
-//! poll.)
+//! header (plain flag reads and writes), to `Rc::clone` and to the allocator (no method takes
+//! a closure). So no two references to the slab ever overlap, which is what a `RefCell` would
+//! check at run time. (Its count cost about a tenth of a yield: a load, an overflow check and
+//! two stores on each of the wake and the poll.)
 
 use std::cell::UnsafeCell;
 use std::rc::Rc;
@@ -121,11 +121,11 @@ impl TaskSlab {
         }
     }
 
-    /// Every task whose header passes `keep` (a flag test: it must call nothing else).
-    pub(crate) fn tasks_where(&self, keep: impl Fn(&Header) -> bool) -> Vec<Rc<dyn Runnable>> {
+    /// Every task not yet finished that is not the loop's own machinery (`all_tasks()`).
+    pub(crate) fn live_user_tasks(&self) -> Vec<Rc<dyn Runnable>> {
         self.slots()
             .iter()
-            .filter(|(_, slot)| keep(slot.header()))
+            .filter(|(_, slot)| !slot.header().is_done() && !slot.header().is_internal())
             .map(|(_, slot)| slot.task.clone())
             .collect()
     }
