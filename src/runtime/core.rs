@@ -739,31 +739,40 @@ impl Core {
         let mut output = None;
         self.main_scheduled.set(true);
         self.ready.push(Ready::task(main).0);
-        loop {
-            self.run_once(&mut || {
-                if output.is_none() {
-                    let mut cx = Context::from_waker(&main_waker);
-                    if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
-                        output = Some(v);
-                    }
+        let finished = self.run_iterations(&mut || {
+            if output.is_none() {
+                let mut cx = Context::from_waker(&main_waker);
+                if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+                    output = Some(v);
+                    return true;
                 }
-            });
-            if let Some(v) = output.take() {
-                return Ok(v);
             }
-            if self.stopping.replace(false) {
-                return Err(RuntimeError::StoppedBeforeComplete);
-            }
+            false
+        });
+        match output {
+            Some(v) if finished => Ok(v),
+            _ => Err(RuntimeError::StoppedBeforeComplete),
         }
     }
 
     /// `run_forever`: runs iterations until `stop()` is called.
     pub(crate) fn run_forever(&self) -> Result<(), RuntimeError> {
         let _enter = Enter::new(self)?;
+        self.run_iterations(&mut || false);
+        Ok(())
+    }
+
+    /// Runs iterations until one in which `main` (the future of `run_until_complete`, polled
+    /// when its MAIN entry comes up) returns true, or until `stop()`; returns true in the first
+    /// case. The whole run is one call, with the iteration inlined: a call per iteration cost
+    /// its prologue and epilogue on every yield of a lone task.
+    fn run_iterations(&self, main: &mut dyn FnMut() -> bool) -> bool {
         loop {
-            self.run_once(&mut || {});
+            if self.run_once(main) {
+                return true;
+            }
             if self.stopping.replace(false) {
-                return Ok(());
+                return false;
             }
         }
     }
@@ -771,7 +780,10 @@ impl Core {
     /// One iteration: inbox, timers (parking if idle), then exactly one batch of ready work:
     /// the entries queued when the batch began. Anything queued meanwhile goes behind them and
     /// waits for the next iteration (CPython's `ntodo`).
-    fn run_once(&self, main: &mut dyn FnMut()) {
+    ///
+    /// Returns true if `main` ran in this batch and returned true (the main future finished).
+    #[inline(always)]
+    fn run_once(&self, main: &mut dyn FnMut() -> bool) -> bool {
         if self.remote.has_pending() {
             self.drain_inbox();
         }
@@ -781,6 +793,7 @@ impl Core {
         if batch > 0 {
             self.stuck_reported.set(false);
         }
+        let mut finished = false;
         for _ in 0..batch {
             let Some(bits) = self.ready.pop() else {
                 break;
@@ -795,12 +808,13 @@ impl Core {
             let id = TaskId::from_local_bits(self.loop_id, bits);
             if id.index() == MAIN_INDEX {
                 if self.is_current_main(id) && self.main_scheduled.replace(false) {
-                    main();
+                    finished |= main();
                 }
             } else {
                 self.poll_task(id);
             }
         }
+        finished
     }
 
     /// Polls task `id` once if it is still queued. The hot path of the loop: inlined into
