@@ -23,6 +23,7 @@
 use std::any::Any;
 use std::cell::{Cell, OnceCell, RefCell};
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::pin;
 use std::ptr;
@@ -139,6 +140,10 @@ pub(crate) enum Leftovers {
 /// level is a few stack frames of poll; this keeps the whole chain far from the stack's end).
 const MAX_EAGER_DEPTH: u32 = 128;
 
+/// `Core::current` when no task is being polled. Never a task's id: all ones would be the
+/// main future's id (`MAIN_INDEX`) of the last loop number, and the main future is not a task.
+const NO_TASK: usize = usize::MAX;
+
 /// The handler that receives errors nobody else sees (`set_exception_handler`).
 pub(crate) type ExceptionHandler = Rc<dyn Fn(&ExceptionContext)>;
 
@@ -159,7 +164,8 @@ pub(crate) struct Core {
     /// Callbacks waiting for their timer (`call_later`), by key, with their timer.
     timed: RefCell<Slab<TimedCallback>>,
     /// The task being polled right now, if any.
-    current: Cell<Option<TaskId>>,
+    /// (The id's bits, or `NO_TASK`: half the size of an `Option<TaskId>`, set twice a poll.)
+    current: Cell<usize>,
     /// Eager first steps running inside each other right now.
     eager_depth: Cell<u32>,
     /// Debug mode reported the loop as stuck, and nothing has run since.
@@ -349,7 +355,7 @@ impl Drop for Enter<'_> {
         RUNNING.set(ptr::null());
         self.core.running.set(false);
         self.core.main_scheduled.set(false);
-        self.core.current.set(None);
+        self.core.current.set(NO_TASK);
         // A stop() that arrived as the run ended must not stop the next run (CPython resets
         // `_stopping` when run_forever returns).
         self.core.stopping.set(false);
@@ -376,7 +382,7 @@ impl Core {
             ready: RunQueue::new(),
             callbacks: RefCell::new(Slab::new()),
             timed: RefCell::new(Slab::new()),
-            current: Cell::new(None),
+            current: Cell::new(NO_TASK),
             eager_depth: Cell::new(0),
             stuck_reported: Cell::new(false),
             wheel: RefCell::new(Wheel::new()),
@@ -499,7 +505,8 @@ impl Core {
 
     /// The task being polled right now.
     pub(crate) fn current_task(&self) -> Option<Rc<dyn Runnable>> {
-        self.tasks.get(self.current.get()?)
+        let bits = self.current.get();
+        (bits != NO_TASK).then(|| self.tasks.get(TaskId::from_bits(bits)))?
     }
 
     /// Every live (not yet finished) task.
@@ -835,9 +842,10 @@ impl Core {
         if self.debug.get() {
             return self.poll_task_timed(id, task);
         }
-        let waker = waker(id);
+        // The id waker's drop does nothing: skip its indirect call.
+        let waker = ManuallyDrop::new(waker(id));
         let mut cx = Context::from_waker(&waker);
-        let outer = self.current.replace(Some(id));
+        let outer = self.current.replace(id.bits());
         let finished = task.poll(&mut cx);
         self.current.set(outer);
         if finished {
@@ -851,7 +859,7 @@ impl Core {
     fn poll_task_timed(&self, id: TaskId, task: &dyn Runnable) {
         let waker = waker(id);
         let mut cx = Context::from_waker(&waker);
-        let outer = self.current.replace(Some(id));
+        let outer = self.current.replace(id.bits());
         let started = Instant::now();
         let finished = task.poll(&mut cx);
         self.current.set(outer);

@@ -98,10 +98,9 @@ impl TaskSlab {
     /// the task stays in the slab.
     #[inline(always)]
     pub(crate) fn unschedule(&self, id: TaskId) -> Option<*const dyn Runnable> {
-        match self.slots().get(id.index()) {
-            Some(slot) if slot.is(id) && slot.header().unschedule() => Some(Rc::as_ptr(&slot.task)),
-            _ => None,
-        }
+        let task: &dyn Runnable = &*self.slots().get(id.index())?.task;
+        let header = header_of(task);
+        (header.id() == id && header.unschedule()).then_some(std::ptr::from_ref(task))
     }
 
     /// Task `id`, if it is still in the slab.
