@@ -954,6 +954,9 @@ enum SleepState {
 impl Future for Sleep {
     type Output = ();
 
+    /// `sleep(0)` is asyncio's yield, so its two steps are inlined into the caller; a real
+    /// timer goes out of line (`poll_timer`).
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
         match &this.state {
@@ -962,8 +965,22 @@ impl Future for Sleep {
                 cx.waker().wake_by_ref();
                 Poll::Pending
             }
+            SleepState::Yielded | SleepState::Done => {
+                this.state = SleepState::Done;
+                Poll::Ready(())
+            }
+            _ => this.poll_timer(cx),
+        }
+    }
+}
+
+impl Sleep {
+    /// `poll` for a sleep with a timer: registers it on the first poll, then checks it.
+    #[inline(never)]
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        match &self.state {
             &SleepState::Start(delay) => {
-                this.state =
+                self.state =
                     with_running(|core| match core.timer_insert_after(delay, cx.waker()) {
                         Some(key) => SleepState::Timer {
                             core: core.weak(),
@@ -982,7 +999,7 @@ impl Future for Sleep {
                 };
                 if core.timer_poll(*key, cx.waker()) {
                     core.timer_remove(*key);
-                    this.state = SleepState::Done;
+                    self.state = SleepState::Done;
                     Poll::Ready(())
                 } else {
                     Poll::Pending
@@ -990,8 +1007,18 @@ impl Future for Sleep {
             }
             SleepState::Forever => Poll::Pending,
             SleepState::Yielded | SleepState::Done => {
-                this.state = SleepState::Done;
+                self.state = SleepState::Done;
                 Poll::Ready(())
+            }
+        }
+    }
+
+    /// `Drop` for a sleep whose timer is still in the wheel.
+    #[inline(never)]
+    fn drop_timer(&mut self) {
+        if let SleepState::Timer { core, key } = &self.state {
+            if let Some(core) = core.upgrade() {
+                core.timer_remove(*key);
             }
         }
     }
@@ -1017,11 +1044,10 @@ impl ::futures::future::FusedFuture for Sleep {
 }
 
 impl Drop for Sleep {
+    #[inline]
     fn drop(&mut self) {
-        if let SleepState::Timer { core, key } = &self.state {
-            if let Some(core) = core.upgrade() {
-                core.timer_remove(*key);
-            }
+        if matches!(self.state, SleepState::Timer { .. }) {
+            self.drop_timer();
         }
     }
 }
