@@ -45,7 +45,7 @@ use pin_project_lite::pin_project;
 use crate::exceptions::{BoxError, RaisedError, TaskError, panic_message};
 use crate::runtime::core::with_running;
 use crate::runtime::task::cell::cancel_scope;
-use crate::tasks::{Task, TaskRef, create_task, current_task};
+use crate::tasks::{Named, Task, TaskRef, create_task, current_task};
 
 thread_local! {
     /// The groups whose bodies are being dropped because they abort, innermost last: an inner
@@ -294,10 +294,7 @@ impl TaskGroup {
         // An eager task's first step runs inside create_task: let it name itself then.
         let eager = with_running(|core| core.eager_tasks).unwrap_or(false);
         let task = self.spawn_child(|guard| Child {
-            future: Some(Named {
-                name: eager.then(|| name.into()),
-                future,
-            }),
+            future: Some(Named::new(eager.then(|| name.into()), future)),
             guard,
         });
         if !eager {
@@ -572,29 +569,6 @@ where
                 resume_unwind(Box::new(RaisedError(message)))
             }
         }
-    }
-}
-
-pin_project! {
-    /// A child future that names its task as it starts (`create_task_named`).
-    struct Named<F> {
-        name: Option<Box<str>>,
-        #[pin]
-        future: F,
-    }
-}
-
-impl<F: Future> Future for Named<F> {
-    type Output = F::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let this = self.project();
-        if let Some(name) = this.name.take() {
-            if let Some(me) = current_task() {
-                me.set_name(&name);
-            }
-        }
-        this.future.poll(cx)
     }
 }
 

@@ -660,11 +660,7 @@ where
         if core.eager_tasks {
             // The first step runs inside spawn, before we could name the task: let the task
             // name itself as that step starts.
-            let named = Named {
-                name: Some(name.into()),
-                future,
-            };
-            Task::from_cell(core.spawn(named))
+            Task::from_cell(core.spawn(Named::new(Some(name.into()), future)))
         } else {
             let task = Task::from_cell(core.spawn(future));
             task.set_name(name);
@@ -680,12 +676,20 @@ where
 }
 
 pin_project_lite::pin_project! {
-    /// A future that names its task when first polled (for eager tasks; see
-    /// [`create_task_named`]).
-    struct Named<F> {
+    /// A future that names its task when first polled: for an eager task, whose first step
+    /// runs before its creator could name it ([`create_task_named`], a task group's
+    /// `create_task_named`).
+    pub(crate) struct Named<F> {
         name: Option<Box<str>>,
         #[pin]
         future: F,
+    }
+}
+
+impl<F> Named<F> {
+    /// Names the task `name` (if any) as `future` starts.
+    pub(crate) fn new(name: Option<Box<str>>, future: F) -> Named<F> {
+        Named { name, future }
     }
 }
 
