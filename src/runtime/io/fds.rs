@@ -304,7 +304,6 @@ impl Reactor {
     /// Forgets `entry`: its fd was closed behind the loop's back. Waiting operations are woken
     /// (their syscall then says what happened) and callbacks are dropped, with a report.
     fn fd_discard(&self, entry: &Rc<FdEntry>) {
-        entry.live.set(false);
         let removed = {
             let mut entries = self.fds.entries.borrow_mut();
             match entries.get(&entry.fd) {
@@ -312,13 +311,7 @@ impl Reactor {
                 _ => None,
             }
         };
-        self.forget(&entry.sched);
-        let mut woken = Vec::new();
-        entry.sched.wake_all(&mut woken);
-        let callbacks = [
-            entry.take_callback(Direction::Read),
-            entry.take_callback(Direction::Write),
-        ];
+        let (woken, callbacks) = self.retire(entry);
         drop(removed);
         woken.into_iter().for_each(Waker::wake);
         if callbacks.iter().any(Option::is_some) {
@@ -505,17 +498,25 @@ impl Reactor {
         for entry in &entries {
             // No EPOLL_CTL_DEL: the epoll fd goes with the loop, and the number may name a
             // file someone else registered by now.
-            entry.live.set(false);
-            self.forget(&entry.sched);
-            let mut woken = Vec::new();
-            entry.sched.wake_all(&mut woken);
-            let callbacks = [
-                entry.take_callback(Direction::Read),
-                entry.take_callback(Direction::Write),
-            ];
+            let (woken, callbacks) = self.retire(entry);
             drop(callbacks);
             woken.into_iter().for_each(Waker::wake);
         }
+    }
+
+    /// Takes `entry` out of service: marks it dead and leaves the reactor's sources. Gives
+    /// back the wakers of its waiting operations and its callbacks, for the caller to wake
+    /// and drop once no borrow is held (both are user code).
+    fn retire(&self, entry: &FdEntry) -> (Vec<Waker>, [Option<FdCallback>; 2]) {
+        entry.live.set(false);
+        self.forget(&entry.sched);
+        let mut woken = Vec::new();
+        entry.sched.wake_all(&mut woken);
+        let callbacks = [
+            entry.take_callback(Direction::Read),
+            entry.take_callback(Direction::Write),
+        ];
+        (woken, callbacks)
     }
 
     /// Number of foreign fds in the table.
