@@ -29,7 +29,7 @@
 //!
 //! [`Task`]: crate::Task
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, RefCell, RefMut};
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
@@ -380,6 +380,23 @@ impl<F: Future> TaskCell<F> {
         TaskError::cancelled_with(self.header.cancel_message().as_deref())
     }
 
+    /// Makes `cx`'s waker the one woken when this (running) task finishes, for its handle's
+    /// `poll_join`/`poll_done`. The stage's borrow ends before any user code can run: the
+    /// drop of the waker it replaces, and the other-loop check.
+    #[inline(always)]
+    fn wait_for_finish(&self, mut stage: RefMut<'_, Stage<F>>, cx: &Context<'_>) {
+        let Stage::Running { waiter, .. } = &mut *stage else {
+            return;
+        };
+        let first = waiter.is_none();
+        let replaced = set_waiter(waiter, cx.waker());
+        drop(stage);
+        drop(replaced); // a waker's drop is user code: not under the borrow
+        if first {
+            self.check_same_loop(cx);
+        }
+    }
+
     /// Panics if the task belongs to another loop than the one polling it (the waker says
     /// which): that task can only make progress while its own loop runs, which cannot happen
     /// while this one does, so waiting would hang forever.
@@ -500,14 +517,8 @@ impl<F: Future + 'static> Join<F::Output> for TaskCell<F> {
             panic!("a task cannot await itself (it would wait forever)");
         };
         match &mut *stage {
-            Stage::Running { waiter, .. } => {
-                let first = waiter.is_none();
-                let replaced = set_waiter(waiter, cx.waker());
-                drop(stage);
-                drop(replaced); // a waker's drop is user code: not under the borrow
-                if first {
-                    self.check_same_loop(cx);
-                }
+            Stage::Running { .. } => {
+                self.wait_for_finish(stage, cx);
                 Poll::Pending
             }
             Stage::Finished(_) => {
@@ -548,14 +559,8 @@ impl<F: Future + 'static> Join<F::Output> for TaskCell<F> {
             return Poll::Pending; // it is polling itself: not done
         };
         match &mut *stage {
-            Stage::Running { waiter, .. } => {
-                let first = waiter.is_none();
-                let replaced = set_waiter(waiter, cx.waker());
-                drop(stage);
-                drop(replaced); // a waker's drop is user code: not under the borrow
-                if first {
-                    self.check_same_loop(cx);
-                }
+            Stage::Running { .. } => {
+                self.wait_for_finish(stage, cx);
                 Poll::Pending
             }
             _ => Poll::Ready(()),
