@@ -28,6 +28,7 @@
 
 use std::process::ExitCode;
 
+mod op_names;
 #[macro_use]
 mod ops;
 mod runtimes;

@@ -18,19 +18,8 @@
 //! | `channel()`, `send(&tx, v)`, `recv(&mut rx)` | a channel of capacity 1 |
 //! | `call_soon(n)` | asyncio's `call_soon` measured `n` times, or `Err(Unsupported)` |
 
-/// The operations, in table order. `pending_rss` (memory, run natively) is not among them.
-pub(crate) const NAMES: &[&str] = &[
-    "yield_sleep0",
-    "yield_wake",
-    "spawn_await",
-    "spawn_detached",
-    "timer_fire",
-    "timer_fire_virtual",
-    "timer_cancel",
-    "call_soon",
-    "queue_ping_pong",
-    "cross_thread_wake",
-];
+/// The operations, in table order (see `op_names.rs`).
+pub(crate) const NAMES: &[&str] = crate::op_names::OPS;
 
 /// This runtime has no such operation; the text says why (shown by the driver).
 #[derive(Debug)]

@@ -17,6 +17,8 @@
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 
 mod callgrind;
+#[path = "../../op_names.rs"]
+mod op_names;
 mod report;
 mod settings;
 

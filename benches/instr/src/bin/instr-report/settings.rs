@@ -3,18 +3,7 @@
 use std::path::PathBuf;
 
 /// The operations, in table order (the `instr` binary's names).
-pub(crate) const OPS: &[&str] = &[
-    "yield_sleep0",
-    "yield_wake",
-    "spawn_await",
-    "spawn_detached",
-    "timer_fire",
-    "timer_fire_virtual",
-    "timer_cancel",
-    "call_soon",
-    "queue_ping_pong",
-    "cross_thread_wake",
-];
+pub(crate) use crate::op_names::OPS;
 
 /// The runtimes, in table order; the first is the crate under test.
 pub(crate) const RUNTIMES: &[&str] = &["asyncio-rs", "tokio", "tokio-localset", "async-executor"];
