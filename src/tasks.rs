@@ -5,14 +5,15 @@
 
 use std::fmt;
 use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
 use std::pin::Pin;
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use crate::events::{EventLoop, get_event_loop, get_running_loop};
 use crate::exceptions::{TaskError, TryGatherError};
-use crate::runtime::core::{Core, with_running};
+use crate::runtime::core::{with_loop, with_running};
 use crate::runtime::task::cell::{Join, Runnable, TaskCell, in_cancel_scope};
 use crate::runtime::time::wheel::TimerKey;
 
@@ -927,6 +928,7 @@ impl Delay for u64 {
 pub fn sleep(delay: impl Delay) -> Sleep {
     Sleep {
         state: SleepState::Start(delay.into_duration()),
+        _not_send: PhantomData,
     }
 }
 
@@ -943,6 +945,9 @@ pub fn sleep(delay: impl Delay) -> Sleep {
 #[must_use = "a Sleep does nothing unless awaited"]
 pub struct Sleep {
     state: SleepState,
+    /// A timer belongs to its loop's thread (`Timer` names the loop by number, and only that
+    /// thread can reach the loop to remove it): a `Sleep` is not `Send`.
+    _not_send: PhantomData<Rc<()>>,
 }
 
 /// Where a sleep is. The delay is kept only until the timer is registered, so a pending sleep
@@ -950,7 +955,11 @@ pub struct Sleep {
 enum SleepState {
     Start(Duration),
     Yielded,
-    Timer { core: Weak<Core>, key: TimerKey },
+    /// Registered in the wheel of loop number `loop_id` (see `with_loop`).
+    Timer {
+        loop_id: usize,
+        key: TimerKey,
+    },
     Forever,
     Done,
 }
@@ -987,7 +996,7 @@ impl Sleep {
                 self.state =
                     with_running(|core| match core.timer_insert_after(delay, cx.waker()) {
                         Some(key) => SleepState::Timer {
-                            core: core.weak(),
+                            loop_id: core.loop_id(),
                             key,
                         },
                         None => SleepState::Forever,
@@ -997,12 +1006,16 @@ impl Sleep {
                     });
                 Poll::Pending
             }
-            SleepState::Timer { core, key } => {
-                let Some(core) = core.upgrade() else {
-                    return Poll::Pending; // the loop is gone: nothing will ever fire
-                };
-                if core.timer_poll(*key, cx.waker()) {
-                    core.timer_remove(*key);
+            &SleepState::Timer { loop_id, key } => {
+                let fired = with_loop(loop_id, |core| {
+                    let fired = core.timer_poll(key, cx.waker());
+                    if fired {
+                        core.timer_remove(key);
+                    }
+                    fired
+                });
+                // No loop: it is gone, and nothing will ever fire.
+                if fired == Some(true) {
                     self.state = SleepState::Done;
                     Poll::Ready(())
                 } else {
@@ -1020,10 +1033,8 @@ impl Sleep {
     /// `Drop` for a sleep whose timer is still in the wheel.
     #[inline(never)]
     fn drop_timer(&mut self) {
-        if let SleepState::Timer { core, key } = &self.state {
-            if let Some(core) = core.upgrade() {
-                core.timer_remove(*key);
-            }
+        if let SleepState::Timer { loop_id, key } = self.state {
+            with_loop(loop_id, |core| core.timer_remove(key));
         }
     }
 }

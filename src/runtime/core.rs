@@ -39,7 +39,7 @@ use super::queue::RunQueue;
 use super::remote::{self, Message, Remote};
 use super::task::cell::{DoneCallback, Runnable, TaskCell};
 use super::task::id::{CALLBACK_INDEX, MAIN_INDEX, MAX_TASKS, TaskId};
-use super::task::waker::{is_task_waker, waker};
+use super::task::waker::{is_task_waker, task_of, waker};
 use super::task_slab::TaskSlab;
 use super::time::clock::Clock;
 use super::time::wheel::{TimerKey, Wheel};
@@ -218,6 +218,29 @@ pub(crate) fn with_running<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
     // inside that life: it is called from code the loop invokes below `block_on`/`run_forever`,
     // and it cannot drop the guard, which is private to those frames.
     unsafe { p.as_ref() }.map(f)
+}
+
+/// Calls `f` with loop `loop_id` if it is alive on this thread: the running loop for one
+/// thread-local read, any other through the thread's list of loops (the rare case: a timer's
+/// future dropped after its loop stopped running). A handle that keeps the loop's number
+/// instead of a `Weak<Core>` saves the weak count's increment and decrement, and the
+/// upgrade's, on every timer.
+#[inline]
+pub(crate) fn with_loop<R>(loop_id: usize, f: impl FnOnce(&Core) -> R) -> Option<R> {
+    let p = RUNNING.try_with(Cell::get).unwrap_or(ptr::null());
+    // SAFETY: as in `with_running`: a non-null RUNNING points to the `Core` an `Enter` guard
+    // on this thread borrows, alive for the whole call of `f`.
+    match unsafe { p.as_ref() } {
+        Some(core) if core.loop_id == loop_id => Some(f(core)),
+        _ => with_idle_loop(loop_id, f),
+    }
+}
+
+/// `with_loop` for a loop that is not the running one.
+#[cold]
+#[inline(never)]
+fn with_idle_loop<R>(loop_id: usize, f: impl FnOnce(&Core) -> R) -> Option<R> {
+    loop_on_this_thread(loop_id).map(|core| f(&core))
 }
 
 /// Wakes `id` directly if its loop is the one running on this thread. Returns false if not.
@@ -417,6 +440,12 @@ impl Core {
         self.this.clone()
     }
 
+    /// This loop's process-wide number.
+    #[inline]
+    pub(crate) fn loop_id(&self) -> usize {
+        self.loop_id
+    }
+
     pub(crate) fn remote(&self) -> &Arc<Remote> {
         &self.remote
     }
@@ -605,6 +634,20 @@ impl Core {
         }
         if self.tasks.schedule(id) {
             self.ready.push(Ready::task(id).0);
+        }
+    }
+
+    /// Wakes the waker of a fired timer. One of this loop's task wakers (nearly every one)
+    /// goes straight to `wake_local`: no indirect call, no thread-local read. Its drop does
+    /// nothing, so it is forgotten.
+    #[inline]
+    fn wake_fired(&self, waker: Waker) {
+        match task_of(&waker) {
+            Some(id) if id.loop_id() == self.loop_id => {
+                std::mem::forget(waker);
+                self.wake_local(id);
+            }
+            _ => wake_contained(waker),
         }
     }
 
@@ -960,7 +1003,7 @@ impl Core {
             let mut fired = std::mem::take(&mut *self.fired.borrow_mut());
             self.wheel.borrow_mut().advance(now, &mut fired);
             for waker in fired.drain(..) {
-                wake_contained(waker);
+                self.wake_fired(waker);
             }
             *self.fired.borrow_mut() = fired;
         }

@@ -44,6 +44,12 @@ pub(crate) fn is_task_waker(waker: &Waker) -> bool {
     std::ptr::eq(waker.vtable(), &VTABLE)
 }
 
+/// The task a waker made by [`waker`] wakes; `None` for any other waker.
+#[inline]
+pub(crate) fn task_of(waker: &Waker) -> Option<TaskId> {
+    is_task_waker(waker).then(|| TaskId::from_bits(waker.data().addr()))
+}
+
 /// The loop a waker made by [`waker`] belongs to; `None` for any other waker (one a combinator
 /// or another executor made).
 pub(crate) fn loop_of(waker: &Waker) -> Option<usize> {
