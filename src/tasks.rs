@@ -15,6 +15,7 @@ use crate::events::{EventLoop, get_event_loop, get_running_loop};
 use crate::exceptions::{TaskError, TryGatherError};
 use crate::runtime::core::{with_loop, with_running};
 use crate::runtime::task::cell::{Join, Runnable, TaskCell, in_cancel_scope};
+use crate::runtime::task::finished::FinishedSet;
 use crate::runtime::time::wheel::TimerKey;
 
 /// A future scheduled on an event loop: asyncio's `asyncio.Task`.
@@ -273,15 +274,20 @@ impl<T> Task<T> {
     /// Takes the result if done; otherwise registers the waker. Records nothing on the polling
     /// task: cancelling it does not cancel this one (gather and shield poll this way).
     pub(crate) fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<T, TaskError>> {
+        #[cfg(test)]
+        tests::LOOKS.set(tests::LOOKS.get() + 1);
         self.cell.poll_join(cx)
     }
 
-    /// Ready when the task is done, without taking its result.
-    fn poll_done(&self, cx: &mut Context<'_>) -> Poll<()> {
-        self.cell.poll_done(cx)
+    /// Makes the task a member of `set` at `place` (a gather or a wait over many tasks):
+    /// when it finishes it records `place` there (see `runtime/task/finished.rs`).
+    fn join_set(&self, set: &Rc<FinishedSet>, place: usize, cx: &Context<'_>) {
+        self.cell.join_set(set, place, cx);
     }
 
     fn failed(&self) -> bool {
+        #[cfg(test)]
+        tests::LOOKS.set(tests::LOOKS.get() + 1);
         self.cell.header().is_failed()
     }
 }
@@ -1087,8 +1093,13 @@ struct Children<T> {
     tasks: Vec<Task<T>>,
     deferred: Vec<Deferred<T>>,
     outcomes: Vec<Option<Result<T, TaskError>>>,
-    /// Indices of children not yet finished.
-    pending: Vec<usize>,
+    /// Children whose outcome has not arrived yet.
+    pending: usize,
+    /// Tells which children finished, so that a poll looks at those only (made at the first
+    /// poll, which makes every child a member).
+    set: Option<Rc<FinishedSet>>,
+    /// The places `set` gave, being collected.
+    finished: Vec<usize>,
     /// The gather has returned (all done, or a failure reported): dropping it now leaves
     /// the remaining children running, as asyncio's fail-fast gather does.
     returned: bool,
@@ -1100,9 +1111,12 @@ impl<T> Unpin for Children<T> {}
 impl<T> Drop for Children<T> {
     /// Dropping (cancelling) a gather before it returned cancels its unfinished children.
     fn drop(&mut self) {
+        if let Some(set) = &self.set {
+            set.close();
+        }
         if !self.returned {
-            for &i in &self.pending {
-                if let Some(task) = self.tasks.get(i) {
+            for (task, outcome) in self.tasks.iter().zip(&self.outcomes) {
+                if outcome.is_none() {
                     task.cancel();
                 }
             }
@@ -1138,7 +1152,9 @@ impl<T: 'static> Children<T> {
             tasks,
             deferred,
             outcomes: (0..n).map(|_| None).collect(),
-            pending: (0..n).rev().collect(),
+            pending: n,
+            set: None,
+            finished: Vec::new(),
             returned: false,
         }
     }
@@ -1153,28 +1169,43 @@ impl<T: 'static> Children<T> {
         if !self.deferred.is_empty() {
             self.tasks = self.deferred.drain(..).map(Deferred::schedule).collect();
         }
-        let mut k = 0;
-        while k < self.pending.len() {
-            let i = self.pending[k];
-            match self.tasks[i].poll_result(cx) {
-                Poll::Ready(outcome) => {
-                    let failed = is_failure(&outcome);
-                    self.outcomes[i] = Some(outcome);
-                    self.pending.swap_remove(k);
-                    if failed {
-                        self.returned = true;
-                        return Poll::Ready(Some(i));
-                    }
-                }
-                Poll::Pending => k += 1,
+        let set = self.set.get_or_insert_with(|| {
+            let set = FinishedSet::new();
+            for (place, task) in self.tasks.iter().enumerate() {
+                task.join_set(&set, place, cx);
+            }
+            set
+        });
+        set.poll_finished(cx, &mut self.finished);
+        // In the order the children finished: the first failure is the first to happen.
+        for k in 0..self.finished.len() {
+            let i = self.finished[k];
+            let Poll::Ready(outcome) = self.tasks[i].poll_result(cx) else {
+                unreachable!("gather: a child reported itself finished before it was");
+            };
+            let failed = is_failure(&outcome);
+            self.outcomes[i] = Some(outcome);
+            self.pending -= 1;
+            if failed {
+                self.finished.clear();
+                return self.ret(Some(i));
             }
         }
-        if self.pending.is_empty() {
-            self.returned = true;
-            Poll::Ready(None)
+        self.finished.clear();
+        if self.pending == 0 {
+            self.ret(None)
         } else {
             Poll::Pending
         }
+    }
+
+    /// Returns `outcome`: children that finish from now on tell nobody.
+    fn ret(&mut self, outcome: Option<usize>) -> Poll<Option<usize>> {
+        self.returned = true;
+        if let Some(set) = &self.set {
+            set.close();
+        }
+        Poll::Ready(outcome)
     }
 
     fn take(&mut self, i: usize) -> Result<T, TaskError> {
@@ -1291,7 +1322,7 @@ impl<T> fmt::Debug for Gather<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Gather")
             .field("children", &self.children.len())
-            .field("pending", &self.children.pending.len())
+            .field("pending", &self.children.pending)
             .finish()
     }
 }
@@ -1815,6 +1846,10 @@ where
         tasks: tasks.into_iter().collect(),
         return_when: ReturnWhen::AllCompleted,
         timeout: None,
+        set: None,
+        places: Vec::new(),
+        finished: 0,
+        failed: false,
         returned: false,
     }
 }
@@ -1839,6 +1874,13 @@ pub struct Wait<T> {
     tasks: Vec<Task<T>>,
     return_when: ReturnWhen,
     timeout: Option<Pin<Box<Sleep>>>,
+    /// Tells which tasks finished (made at the first poll), as in a gather.
+    set: Option<Rc<FinishedSet>>,
+    /// Places `set` gave, being counted.
+    places: Vec<usize>,
+    /// Tasks finished so far, and whether one of them failed.
+    finished: usize,
+    failed: bool,
     /// It has returned its `(done, pending)` (a [`FusedFuture`](::futures::future::FusedFuture)).
     returned: bool,
 }
@@ -1868,6 +1910,9 @@ impl<T> Wait<T> {
     }
 
     fn split(&mut self) -> (Vec<Task<T>>, Vec<Task<T>>) {
+        if let Some(set) = self.set.take() {
+            set.close();
+        }
         self.tasks.drain(..).partition(Task::done)
     }
 }
@@ -1877,13 +1922,20 @@ impl<T> Future for Wait<T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        let (mut finished, mut failed) = (0, false);
-        for task in &this.tasks {
-            if task.poll_done(cx).is_ready() {
-                finished += 1;
-                failed |= task.failed();
+        let tasks = &this.tasks;
+        let set = this.set.get_or_insert_with(|| {
+            let set = FinishedSet::new();
+            for (place, task) in tasks.iter().enumerate() {
+                task.join_set(&set, place, cx);
             }
+            set
+        });
+        set.poll_finished(cx, &mut this.places);
+        for place in this.places.drain(..) {
+            this.finished += 1;
+            this.failed |= tasks[place].failed();
         }
+        let (finished, failed) = (this.finished, this.failed);
         let ready = match this.return_when {
             _ if finished == this.tasks.len() => true,
             ReturnWhen::FirstCompleted => finished > 0,
@@ -1916,5 +1968,111 @@ impl<T> fmt::Debug for Wait<T> {
             .field("tasks", &self.tasks.len())
             .field("return_when", &self.return_when)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use crate::{EventLoop, ReturnWhen, create_task, gather, sleep, wait};
+
+    thread_local! {
+        /// How many times a gather or a wait looked at one of its tasks (`poll_result`,
+        /// `failed`).
+        pub(super) static LOOKS: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// Children that finish one per loop iteration, 1 ms apart on a virtual clock.
+    const CHILDREN: usize = 1000;
+
+    async fn staggered(i: usize) -> usize {
+        sleep(i as f64 / 1000.0).await;
+        i
+    }
+
+    #[test]
+    fn a_gather_looks_at_each_child_once_however_they_finish() {
+        let lp = EventLoop::builder().virtual_time().build();
+        LOOKS.set(0);
+        let out = lp
+            .run_until_complete(gather((0..CHILDREN).rev().map(staggered)))
+            .unwrap()
+            .unwrap();
+        assert_eq!(out, (0..CHILDREN).rev().collect::<Vec<_>>());
+        // Asking every unfinished child on every wake made this CHILDREN² / 2.
+        assert_eq!(LOOKS.get(), CHILDREN);
+    }
+
+    #[test]
+    fn a_wait_looks_at_each_task_once_however_they_finish() {
+        let lp = EventLoop::builder().virtual_time().build();
+        LOOKS.set(0);
+        let (done, pending) = lp
+            .run_until_complete(async {
+                let tasks: Vec<_> = (0..CHILDREN).map(|i| create_task(staggered(i))).collect();
+                wait(tasks).await
+            })
+            .unwrap();
+        assert_eq!((done.len(), pending.len()), (CHILDREN, 0));
+        assert_eq!(LOOKS.get(), CHILDREN);
+    }
+
+    async fn fail_after(delay: f64, message: &'static str) {
+        sleep(delay).await;
+        panic!("{message}");
+    }
+
+    #[test]
+    fn a_gathers_first_failure_is_the_first_to_happen() {
+        let lp = EventLoop::builder().virtual_time().build();
+        let err = lp
+            .run_until_complete(gather([fail_after(0.2, "late"), fail_after(0.1, "early")]))
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(err.panic_message(), Some("early"));
+    }
+
+    #[test]
+    fn a_task_waiting_on_itself_fails_clearly_instead_of_hanging() {
+        use std::cell::RefCell;
+        use std::rc::Rc;
+        let lp = EventLoop::builder().virtual_time().build();
+        let me: Rc<RefCell<Option<crate::Task<()>>>> = Rc::default();
+        let slot = me.clone();
+        let task = lp.create_task(async move {
+            sleep(0).await;
+            let own = slot.borrow_mut().take().expect("the handle was stored");
+            wait([own]).await;
+        });
+        *me.borrow_mut() = Some(task);
+        let seen: Rc<RefCell<Vec<String>>> = Rc::default();
+        let log = seen.clone();
+        lp.set_exception_handler(Some(move |c: &crate::ExceptionContext| {
+            log.borrow_mut().push(c.panic.clone().unwrap_or_default());
+        }));
+        lp.run_until_complete(sleep(1)).unwrap();
+        // Nobody holds the task's handle but the task itself, so its failure is reported.
+        let seen = seen.borrow();
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        assert!(seen[0].contains("cannot await itself"), "{seen:?}");
+    }
+
+    #[test]
+    fn tasks_a_wait_left_pending_can_be_awaited_afterwards() {
+        let lp = EventLoop::builder().virtual_time().build();
+        let total = lp
+            .run_until_complete(async {
+                let tasks: Vec<_> = (1..=3).map(|i| create_task(staggered(i * 10))).collect();
+                let (done, pending) = wait(tasks).return_when(ReturnWhen::FirstCompleted).await;
+                assert_eq!((done.len(), pending.len()), (1, 2));
+                let mut total = 0;
+                for task in done.into_iter().chain(pending) {
+                    total += task.await.unwrap();
+                }
+                total
+            })
+            .unwrap();
+        assert_eq!(total, 60);
     }
 }

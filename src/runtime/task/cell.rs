@@ -36,6 +36,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
+use super::finished::FinishedSet;
 use super::id::TaskId;
 use super::waker::{loop_of, waker};
 use crate::exceptions::TaskError;
@@ -271,11 +272,14 @@ impl Header {
         removed.is_some()
     }
 
-    /// Marks the task done and tells whoever waits: the awaiting waker, the done callbacks.
-    fn complete(&self, flags: u8, waiter: Option<Waker>) {
+    /// Marks the task done and tells whoever waits: the awaiting waker or set, the done
+    /// callbacks.
+    fn complete(&self, flags: u8, waiter: Waiter) {
         self.set(flag::DONE | flags);
-        if let Some(w) = waiter {
-            crate::runtime::core::wake_contained(w);
+        match waiter {
+            Waiter::Nobody => {}
+            Waiter::Waker(w) => crate::runtime::core::wake_contained(w),
+            Waiter::InSet(set, place) => set.finished(place),
         }
         if let Some(mut extra) = self.extra.take() {
             let callbacks = std::mem::take(&mut extra.callbacks);
@@ -287,12 +291,25 @@ impl Header {
     }
 }
 
-/// Stores `waker` in `slot` unless the one there already wakes the same task; returns the waker
-/// it replaced, for the caller to drop once its borrow has ended.
-fn set_waiter(slot: &mut Option<Waker>, waker: &Waker) -> Option<Waker> {
-    match slot {
-        Some(w) if w.will_wake(waker) => None,
-        _ => slot.replace(waker.clone()),
+/// Who waits for a running task to finish.
+pub(crate) enum Waiter {
+    /// Nobody has awaited the handle yet.
+    Nobody,
+    /// The waker of the one party awaiting the handle (a `Task` is awaited by its single
+    /// owner).
+    Waker(Waker),
+    /// A gather or a wait, which awaits many tasks at once: this task's place in its set.
+    InSet(Rc<FinishedSet>, usize),
+}
+
+impl Waiter {
+    /// Makes `waker` the waiter unless it already is; returns the waiter it replaced, for the
+    /// caller to drop once its borrow has ended.
+    fn set_waker(&mut self, waker: &Waker) -> Waiter {
+        match self {
+            Waiter::Waker(w) if w.will_wake(waker) => Waiter::Nobody,
+            _ => std::mem::replace(self, Waiter::Waker(waker.clone())),
+        }
     }
 }
 
@@ -334,8 +351,9 @@ pub(crate) trait Join<T> {
     fn peek(&self) -> Option<Result<T, TaskError>>
     where
         T: Clone;
-    /// Ready when the task has finished, without taking the result.
-    fn poll_done(&self, cx: &mut Context<'_>) -> Poll<()>;
+    /// Makes this task a member of `set` at `place`: when it finishes it records `place`
+    /// there instead of waking a waker (if it has already finished, it records it now).
+    fn join_set(&self, set: &Rc<FinishedSet>, place: usize, cx: &Context<'_>);
     /// The untyped part.
     fn header(&self) -> &Header;
     /// The same task, as the loop sees it.
@@ -343,12 +361,11 @@ pub(crate) trait Join<T> {
 }
 
 enum Stage<F: Future> {
-    /// The future, and the waker of the one party awaiting the handle (a `Task` is awaited by
-    /// its single owner). The waker lives here, not in the header, because only a running task
-    /// needs one: that keeps every task 16 bytes smaller.
+    /// The future, and who awaits the handle. The waiter lives here, not in the header,
+    /// because only a running task needs one: that keeps every task 16 bytes smaller.
     Running {
         future: F,
-        waiter: Option<Waker>,
+        waiter: Waiter,
     },
     Finished(Result<F::Output, TaskError>),
     Consumed,
@@ -370,7 +387,7 @@ impl<F: Future> TaskCell<F> {
             header: Header::new(id, serial),
             stage: RefCell::new(Stage::Running {
                 future,
-                waiter: None,
+                waiter: Waiter::Nobody,
             }),
         }
     }
@@ -381,15 +398,15 @@ impl<F: Future> TaskCell<F> {
     }
 
     /// Makes `cx`'s waker the one woken when this (running) task finishes, for its handle's
-    /// `poll_join`/`poll_done`. The stage's borrow ends before any user code can run: the
+    /// `poll_join`. The stage's borrow ends before any user code can run: the
     /// drop of the waker it replaces, and the other-loop check.
     #[inline(always)]
     fn wait_for_finish(&self, mut stage: RefMut<'_, Stage<F>>, cx: &Context<'_>) {
         let Stage::Running { waiter, .. } = &mut *stage else {
             return;
         };
-        let first = waiter.is_none();
-        let replaced = set_waiter(waiter, cx.waker());
+        let first = matches!(waiter, Waiter::Nobody);
+        let replaced = waiter.set_waker(cx.waker());
         drop(stage);
         drop(replaced); // a waker's drop is user code: not under the borrow
         if first {
@@ -420,8 +437,8 @@ impl<F: Future> TaskCell<F> {
     fn finish(&self, result: Result<F::Output, TaskError>) {
         let mut stage = self.stage.borrow_mut();
         let waiter = match &mut *stage {
-            Stage::Running { waiter, .. } => waiter.take(),
-            _ => None,
+            Stage::Running { waiter, .. } => std::mem::replace(waiter, Waiter::Nobody),
+            _ => Waiter::Nobody,
         };
         // Drop the future in place (not moving it keeps the pinning promise). Its destructor is
         // user code: if it panics, that panic becomes the task's outcome, as an exception in a
@@ -501,11 +518,16 @@ unsafe impl<F: Future> Runnable for TaskCell<F> {
     fn awaiter(&self) -> Option<super::super::graph::Awaiter> {
         use super::super::graph::{Awaiter, classify};
         match &*self.stage.try_borrow().ok()? {
-            Stage::Running { waiter, .. } => Some(
-                waiter
-                    .as_ref()
-                    .map_or(Awaiter::Nobody, |w| classify(w, self.header.id.loop_id())),
-            ),
+            Stage::Running { waiter, .. } => {
+                let of = |w: Option<&Waker>| {
+                    w.map_or(Awaiter::Nobody, |w| classify(w, self.header.id.loop_id()))
+                };
+                Some(match waiter {
+                    Waiter::Nobody => Awaiter::Nobody,
+                    Waiter::Waker(w) => of(Some(w)),
+                    Waiter::InSet(set, _) => set.with_awaiter(of),
+                })
+            }
             _ => None,
         }
     }
@@ -554,17 +576,18 @@ impl<F: Future + 'static> Join<F::Output> for TaskCell<F> {
         Some(Ok(v.clone()))
     }
 
-    fn poll_done(&self, cx: &mut Context<'_>) -> Poll<()> {
+    fn join_set(&self, set: &Rc<FinishedSet>, place: usize, cx: &Context<'_>) {
         let Ok(mut stage) = self.stage.try_borrow_mut() else {
-            return Poll::Pending; // it is polling itself: not done
+            panic!("a task cannot await itself (it would wait forever)");
         };
-        match &mut *stage {
-            Stage::Running { .. } => {
-                self.wait_for_finish(stage, cx);
-                Poll::Pending
-            }
-            _ => Poll::Ready(()),
-        }
+        let Stage::Running { waiter, .. } = &mut *stage else {
+            drop(stage);
+            return set.finished(place);
+        };
+        let replaced = std::mem::replace(waiter, Waiter::InSet(set.clone(), place));
+        drop(stage);
+        drop(replaced); // a waker's drop is user code: not under the borrow
+        self.check_same_loop(cx);
     }
 
     fn header(&self) -> &Header {
