@@ -29,8 +29,9 @@
 //!
 //! [`Task`]: crate::Task
 
-use std::cell::{Cell, RefCell, RefMut};
+use std::cell::{Cell, UnsafeCell};
 use std::future::Future;
+use std::ops::{Deref, DerefMut};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::rc::Rc;
@@ -59,6 +60,9 @@ mod flag {
     /// The loop's own machinery (a server's accept loop, a stream's flusher), not user work:
     /// left out of `all_tasks()`, so code that cancels "every other task" leaves it alone.
     pub(super) const INTERNAL: u8 = 64;
+    /// The stage is borrowed (a [`StageMut`] is alive): the borrow flag of the stage's cell,
+    /// kept here rather than in a word of its own. Set and cleared only by `StageMut`.
+    pub(super) const BORROWED: u8 = 128;
 }
 
 /// A done callback of a task.
@@ -375,9 +379,46 @@ enum Stage<F: Future> {
 #[repr(C)]
 pub(crate) struct TaskCell<F: Future> {
     header: Header,
-    /// `RefCell` so that a task touching its own handle while it runs sees a clear panic
-    /// instead of undefined behaviour.
-    stage: RefCell<Stage<F>>,
+    /// Reached only through [`TaskCell::stage`], a `RefCell` whose borrow flag is the header's
+    /// `BORROWED` bit (a word less per task), so that a task touching its own handle while it
+    /// runs sees a clear panic instead of undefined behaviour.
+    stage: UnsafeCell<Stage<F>>,
+}
+
+/// The borrowed stage of a task: `RefMut`, with the flag in the task's header.
+struct StageMut<'a, F: Future> {
+    stage: &'a UnsafeCell<Stage<F>>,
+    state: &'a Cell<u8>,
+}
+
+impl<F: Future> Deref for StageMut<'_, F> {
+    type Target = Stage<F>;
+
+    #[inline(always)]
+    fn deref(&self) -> &Stage<F> {
+        // SAFETY: a `StageMut` exists only while its task's BORROWED bit is set: `stage()`
+        // makes one only after finding the bit clear and setting it, and only its drop clears
+        // it (every other write of the state keeps the bits it does not own). So this guard
+        // is the only way to the stage while it lives, and the reference it gives cannot
+        // outlive it.
+        unsafe { &*self.stage.get() }
+    }
+}
+
+impl<F: Future> DerefMut for StageMut<'_, F> {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut Stage<F> {
+        // SAFETY: as in `deref`: this guard is the only access to the stage while it lives,
+        // and `&mut self` makes this the only reference taken through it.
+        unsafe { &mut *self.stage.get() }
+    }
+}
+
+impl<F: Future> Drop for StageMut<'_, F> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        self.state.set(self.state.get() & !flag::BORROWED);
+    }
 }
 
 impl<F: Future> TaskCell<F> {
@@ -385,11 +426,33 @@ impl<F: Future> TaskCell<F> {
     pub(crate) fn new(id: TaskId, serial: u32, future: F) -> TaskCell<F> {
         TaskCell {
             header: Header::new(id, serial),
-            stage: RefCell::new(Stage::Running {
+            stage: UnsafeCell::new(Stage::Running {
                 future,
                 waiter: Waiter::Nobody,
             }),
         }
+    }
+
+    /// The stage, unless it is borrowed already (the task is touching its own handle from
+    /// inside its poll, or a clone of its output is).
+    #[inline(always)]
+    fn stage(&self) -> Option<StageMut<'_, F>> {
+        let state = self.header.state.get();
+        if state & flag::BORROWED != 0 {
+            return None;
+        }
+        self.header.state.set(state | flag::BORROWED);
+        Some(StageMut {
+            stage: &self.stage,
+            state: &self.header.state,
+        })
+    }
+
+    /// The stage, where the loop knows nothing else holds it.
+    #[inline(always)]
+    fn stage_now(&self) -> StageMut<'_, F> {
+        self.stage()
+            .expect("a task's stage was borrowed while the loop needed it")
     }
 
     /// The error of a cancelled task, with the message it was cancelled with.
@@ -401,7 +464,7 @@ impl<F: Future> TaskCell<F> {
     /// `poll_join`. The stage's borrow ends before any user code can run: the
     /// drop of the waker it replaces, and the other-loop check.
     #[inline(always)]
-    fn wait_for_finish(&self, mut stage: RefMut<'_, Stage<F>>, cx: &Context<'_>) {
+    fn wait_for_finish(&self, mut stage: StageMut<'_, F>, cx: &Context<'_>) {
         let Stage::Running { waiter, .. } = &mut *stage else {
             return;
         };
@@ -435,7 +498,7 @@ impl<F: Future> TaskCell<F> {
     }
 
     fn finish(&self, result: Result<F::Output, TaskError>) {
-        let mut stage = self.stage.borrow_mut();
+        let mut stage = self.stage_now();
         let waiter = match &mut *stage {
             Stage::Running { waiter, .. } => std::mem::replace(waiter, Waiter::Nobody),
             _ => Waiter::Nobody,
@@ -473,7 +536,7 @@ unsafe impl<F: Future> Runnable for TaskCell<F> {
             self.cancel();
             return true;
         }
-        let mut stage = self.stage.borrow_mut();
+        let mut stage = self.stage_now();
         let Stage::Running { future, .. } = &mut *stage else {
             return true;
         };
@@ -505,7 +568,7 @@ unsafe impl<F: Future> Runnable for TaskCell<F> {
     }
 
     fn cancel(&self) {
-        let running = matches!(*self.stage.borrow(), Stage::Running { .. });
+        let running = matches!(*self.stage_now(), Stage::Running { .. });
         if running {
             self.finish(Err(self.cancelled_error()));
         }
@@ -517,7 +580,7 @@ unsafe impl<F: Future> Runnable for TaskCell<F> {
 
     fn awaiter(&self) -> Option<super::super::graph::Awaiter> {
         use super::super::graph::{Awaiter, classify};
-        match &*self.stage.try_borrow().ok()? {
+        match &*self.stage()? {
             Stage::Running { waiter, .. } => {
                 let of = |w: Option<&Waker>| {
                     w.map_or(Awaiter::Nobody, |w| classify(w, self.header.id.loop_id()))
@@ -535,7 +598,7 @@ unsafe impl<F: Future> Runnable for TaskCell<F> {
 
 impl<F: Future + 'static> Join<F::Output> for TaskCell<F> {
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, TaskError>> {
-        let Ok(mut stage) = self.stage.try_borrow_mut() else {
+        let Some(mut stage) = self.stage() else {
             panic!("a task cannot await itself (it would wait forever)");
         };
         match &mut *stage {
@@ -558,7 +621,7 @@ impl<F: Future + 'static> Join<F::Output> for TaskCell<F> {
     where
         F::Output: Clone,
     {
-        let stage = self.stage.try_borrow().ok()?;
+        let stage = self.stage()?;
         match &*stage {
             Stage::Finished(Ok(_)) => {}
             Stage::Finished(Err(e)) => {
@@ -567,9 +630,9 @@ impl<F: Future + 'static> Join<F::Output> for TaskCell<F> {
             }
             _ => return None,
         }
-        // `T::clone` is user code: clone from a shared borrow that a re-entrant poll of this
-        // task would fail on cleanly (the "task awaits itself" panic), never from under a
-        // mutable one.
+        // `T::clone` is user code: it runs with the stage borrowed through a shared reference,
+        // and a re-entrant look at this task from inside it fails cleanly (the "task awaits
+        // itself" panic, or `None` here).
         let Stage::Finished(Ok(v)) = &*stage else {
             unreachable!()
         };
@@ -577,7 +640,7 @@ impl<F: Future + 'static> Join<F::Output> for TaskCell<F> {
     }
 
     fn join_set(&self, set: &Rc<FinishedSet>, place: usize, cx: &Context<'_>) {
-        let Ok(mut stage) = self.stage.try_borrow_mut() else {
+        let Some(mut stage) = self.stage() else {
             panic!("a task cannot await itself (it would wait forever)");
         };
         let Stage::Running { waiter, .. } = &mut *stage else {
