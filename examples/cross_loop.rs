@@ -30,13 +30,21 @@ const JOBS: usize = 3;
 thread_local! {
     /// The consumer loop's inbox (only its thread sets and reads it).
     static INBOX: RefCell<Option<Rc<asyncio::Queue<String>>>> = const { RefCell::new(None) };
+    /// Set on the consumer loop when the producer has its answer: until then the consumer
+    /// must keep its loop running, or the question's task would be cancelled with the loop.
+    static DONE: Rc<asyncio::Event> = Rc::new(asyncio::Event::new());
 }
 
 fn inbox() -> Rc<asyncio::Queue<String>> {
     INBOX.with(|q| q.borrow().clone().expect("the consumer loop set its inbox"))
 }
 
-/// Loop 1: takes jobs from its inbox until told how many there were.
+fn done() -> Rc<asyncio::Event> {
+    DONE.with(Rc::clone)
+}
+
+/// Loop 1: takes jobs from its inbox, then keeps its loop running until the producer has
+/// its answer.
 async fn consumer(publish: mpsc::Sender<ThreadsafeHandle>) {
     let queue = Rc::new(asyncio::Queue::new(0));
     INBOX.with(|q| *q.borrow_mut() = Some(queue.clone()));
@@ -49,6 +57,7 @@ async fn consumer(publish: mpsc::Sender<ThreadsafeHandle>) {
         println!("consumer got: {job}");
         queue.task_done().expect("one task_done per get");
     }
+    done().wait().await;
 }
 
 /// Loop 0: posts jobs to the consumer loop, then asks it how many it handled.
@@ -70,6 +79,7 @@ async fn producer(handle: mpsc::Receiver<ThreadsafeHandle>) {
         JOBS
     });
     let handled = handled.await.expect("the consumer loop runs it");
+    consumer.call_soon_threadsafe(|| done().set());
     println!("producer: the consumer handled {handled} jobs");
 }
 
