@@ -1,16 +1,17 @@
 //! The event loop and the functions that find it: asyncio's `events.py` and the loop half of
 //! `base_events.py`.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
 
 use crate::concurrent::{ConcurrentFuture, Forward};
 use crate::exceptions::RuntimeError;
 use crate::futures::Future as AsyncioFuture;
-use crate::runtime::core::{self, Callback, Config, Core, with_running};
+use crate::runtime::core::{self, CallKey, Callback, Config, Core, with_running};
 use crate::runtime::remote::{Message, Remote};
 pub use crate::runtime::report::ExceptionContext;
 use crate::tasks::{Delay, Task};
@@ -395,9 +396,13 @@ impl EventLoop {
         if self.is_closed() {
             panic!("{}: cannot call_soon on it", RuntimeError::Closed);
         }
-        let cb = core::callback(f);
-        self.core.call_soon(cb.clone());
-        Handle { callback: cb }
+        let key = self.core.call_soon(Box::new(f));
+        Handle {
+            loop_id: self.core.loop_id(),
+            key,
+            cancelled: Cell::new(false),
+            _not_send: PhantomData,
+        }
     }
 
     /// Schedules `f` to be called after `delay` (asyncio's `loop.call_later`). The returned
@@ -597,18 +602,25 @@ impl fmt::Debug for EventLoop {
 /// assert!(handle.cancelled());
 /// ```
 pub struct Handle {
-    callback: Rc<dyn Callback>,
+    /// The loop, by number, and the callback's place in it: the loop owns the callback, so
+    /// scheduling one allocates nothing but its box.
+    loop_id: usize,
+    key: CallKey,
+    cancelled: Cell<bool>,
+    /// The loop is reached from its own thread only.
+    _not_send: PhantomData<Rc<()>>,
 }
 
 impl Handle {
     /// Cancels the callback if it has not run yet; what it captured is dropped now.
     pub fn cancel(&self) {
-        self.callback.cancel();
+        self.cancelled.set(true);
+        core::with_loop(self.loop_id, |core| core.cancel_soon(self.key));
     }
 
     /// True if [`cancel`](Handle::cancel) was called.
     pub fn cancelled(&self) -> bool {
-        self.callback.is_cancelled()
+        self.cancelled.get()
     }
 }
 

@@ -317,7 +317,7 @@ impl SignalDispatch for LoopSignals {
             // Queued, not called: it runs in the next batch like any callback, under the
             // loop's catch_unwind (a panic is reported and the loop goes on). A handler
             // removed before then does not run.
-            core.call_soon(core::callback(move || {
+            core.call_soon(Box::new(move || {
                 if let Some(callback) = callback.upgrade() {
                     callback();
                 }

@@ -326,3 +326,79 @@ fn call_soon_on_a_closed_loop_panics_clearly() {
     lp.close().unwrap();
     lp.call_soon(|| {});
 }
+
+/// The names of the callbacks that ran, in order.
+type Ran = Rc<std::cell::RefCell<Vec<&'static str>>>;
+
+/// A log, and a maker of callbacks that write their name in it.
+fn log() -> (Ran, impl Fn(&'static str) -> Box<dyn FnOnce()>) {
+    let log = Ran::default();
+    let l = log.clone();
+    (log, move |name| {
+        let l = l.clone();
+        Box::new(move || l.borrow_mut().push(name))
+    })
+}
+
+#[test]
+fn cancelling_a_handle_whose_callback_ran_leaves_later_callbacks_alone() {
+    let lp = asyncio::new_event_loop();
+    let (ran, record) = log();
+    let first = lp.call_soon(record("first"));
+    lp.run_until_complete(asyncio::sleep(0)).unwrap();
+    // The next callback may take the slot the first one had: cancelling the first must not
+    // cancel it.
+    let second = lp.call_soon(record("second"));
+    first.cancel();
+    assert!(first.cancelled() && !second.cancelled());
+    lp.run_until_complete(asyncio::sleep(0)).unwrap();
+    assert_eq!(*ran.borrow(), ["first", "second"]);
+}
+
+#[test]
+fn a_cancelled_callback_keeps_the_others_in_order_and_drops_its_captures_at_once() {
+    let lp = asyncio::new_event_loop();
+    let (ran, record) = log();
+    let captured = Rc::new(());
+    let held = captured.clone();
+    lp.call_soon(record("a"));
+    let b = lp.call_soon(move || drop(held));
+    lp.call_soon(record("c"));
+    b.cancel();
+    assert_eq!(
+        Rc::strong_count(&captured),
+        1,
+        "cancel drops what the callback captured"
+    );
+    let d = lp.call_soon(record("d")); // may reuse nothing yet: b's slot waits for its turn
+    lp.run_until_complete(asyncio::sleep(0)).unwrap();
+    assert_eq!(*ran.borrow(), ["a", "c", "d"]);
+    assert!(!d.cancelled());
+}
+
+#[test]
+fn a_callback_can_cancel_itself_and_a_later_one() {
+    let lp = asyncio::new_event_loop();
+    let (ran, record) = log();
+    let slot: Rc<std::cell::RefCell<Option<asyncio::Handle>>> = Rc::default();
+    let later: Rc<std::cell::RefCell<Option<asyncio::Handle>>> = Rc::default();
+    let (s, l, r) = (slot.clone(), later.clone(), record("first"));
+    *slot.borrow_mut() = Some(lp.call_soon(move || {
+        r();
+        s.borrow().as_ref().unwrap().cancel(); // already running: nothing to cancel
+        l.borrow().as_ref().unwrap().cancel();
+    }));
+    *later.borrow_mut() = Some(lp.call_soon(record("later")));
+    lp.run_until_complete(asyncio::sleep(0)).unwrap();
+    assert_eq!(*ran.borrow(), ["first"]);
+    assert!(later.borrow().as_ref().unwrap().cancelled());
+}
+
+#[test]
+fn cancelling_a_handle_after_its_loop_is_gone_does_nothing() {
+    let lp = asyncio::new_event_loop();
+    let handle = lp.call_soon(|| unreachable!("the loop never ran"));
+    drop(lp);
+    handle.cancel();
+    assert!(handle.cancelled());
+}

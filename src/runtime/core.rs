@@ -109,6 +109,29 @@ pub(crate) fn callback(f: impl FnOnce() + 'static) -> Rc<dyn Callback> {
 /// A `call_later` callback and its timer (none for a delay that never elapses).
 type TimedCallback = (Rc<dyn Callback>, Option<TimerKey>);
 
+/// A callback on the run queue, in `Core::callbacks`.
+enum Queued {
+    /// `call_soon`'s (and the loop's own: done callbacks, calls from other threads), owned
+    /// here: the closure is boxed, nothing else (no allocation at all for a closure that
+    /// captures nothing). `serial` tells a `Handle` the slot still holds its callback; a
+    /// cancelled one leaves `None` until its run-queue entry comes up, so that the slot is not
+    /// reused while that entry still names it.
+    Owned {
+        serial: u64,
+        f: Option<Box<dyn FnOnce()>>,
+    },
+    /// A `call_later` callback whose timer fired; its `TimerHandle` shares it.
+    Timed(Rc<dyn Callback>),
+}
+
+/// Names a `call_soon` callback for its `Handle`: its slot in `Core::callbacks` and the serial
+/// that slot holds while it is still this callback's.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CallKey {
+    key: usize,
+    serial: u64,
+}
+
 /// Settings fixed when a loop is built.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Config {
@@ -160,7 +183,9 @@ pub(crate) struct Core {
     tasks: TaskSlab,
     ready: RunQueue,
     /// Callbacks queued on `ready` (`call_soon`), by key.
-    callbacks: RefCell<Slab<Rc<dyn Callback>>>,
+    callbacks: RefCell<Slab<Queued>>,
+    /// The serial of the last `Queued::Owned` callback.
+    call_serial: Cell<u64>,
     /// Callbacks waiting for their timer (`call_later`), by key, with their timer.
     timed: RefCell<Slab<TimedCallback>>,
     /// The task being polled right now, if any.
@@ -346,7 +371,9 @@ pub(crate) fn wake_contained(waker: Waker) {
 /// is closed or gone, calls it now.
 pub(crate) fn schedule_callback(loop_id: usize, cb: DoneCallback) {
     match loop_on_this_thread(loop_id) {
-        Some(core) if !core.closed.get() => core.call_soon(callback(cb)),
+        Some(core) if !core.closed.get() => {
+            core.call_soon(cb);
+        }
         _ => cb(),
     }
 }
@@ -404,6 +431,7 @@ impl Core {
             tasks: TaskSlab::new(),
             ready: RunQueue::new(),
             callbacks: RefCell::new(Slab::new()),
+            call_serial: Cell::new(0),
             timed: RefCell::new(Slab::new()),
             current: Cell::new(NO_TASK),
             eager_depth: Cell::new(0),
@@ -690,7 +718,7 @@ impl Core {
             if let Some(timer) = timer {
                 self.timer_remove(timer);
             }
-            self.call_soon(callback);
+            self.queue_callback(Queued::Timed(callback));
         }
     }
 
@@ -709,15 +737,39 @@ impl Core {
         drop(removed);
     }
 
-    /// Queues a callback to run in the next iteration (`call_soon`). Callbacks posted from
-    /// other threads before this call (`call_soon_threadsafe`) are queued first: one FIFO, as
-    /// in asyncio.
-    pub(crate) fn call_soon(&self, callback: Rc<dyn Callback>) {
+    /// Queues `f` to run in the next iteration (`call_soon`); the key lets a `Handle` cancel
+    /// it. Callbacks posted from other threads before this call (`call_soon_threadsafe`) are
+    /// queued first: one FIFO, as in asyncio.
+    #[inline]
+    pub(crate) fn call_soon(&self, f: Box<dyn FnOnce()>) -> CallKey {
+        let serial = self.call_serial.get() + 1;
+        self.call_serial.set(serial);
+        let key = self.queue_callback(Queued::Owned { serial, f: Some(f) });
+        CallKey { key, serial }
+    }
+
+    /// Puts `queued` on the run queue (after what other threads posted); returns its slot.
+    #[inline]
+    fn queue_callback(&self, queued: Queued) -> usize {
         if self.remote.has_pending() {
             self.drain_inbox();
         }
-        let key = self.callbacks.borrow_mut().insert(callback);
+        let key = self.callbacks.borrow_mut().insert(queued);
         self.ready.push(Ready::call(key).0);
+        key
+    }
+
+    /// Cancels the `call_soon` callback `key` names, if it has not run yet: its closure (user
+    /// code to drop) is dropped now, with nothing borrowed; its slot stays until its run-queue
+    /// entry comes up. Returns true if it was still queued.
+    pub(crate) fn cancel_soon(&self, key: CallKey) -> bool {
+        let closure = match self.callbacks.borrow_mut().get_mut(key.key) {
+            Some(Queued::Owned { serial, f }) if *serial == key.serial => f.take(),
+            _ => None,
+        };
+        let queued = closure.is_some();
+        drop(closure);
+        queued
     }
 
     // ----- timers ----------------------------------------------------------------------------
@@ -849,9 +901,11 @@ impl Core {
                 break;
             };
             if bits & Ready::CALL != 0 {
-                let callback = self.callbacks.borrow_mut().try_remove(bits & !Ready::CALL);
-                if let Some(callback) = callback {
-                    self.run_callback(callback);
+                let queued = self.callbacks.borrow_mut().try_remove(bits & !Ready::CALL);
+                match queued {
+                    Some(Queued::Owned { f: Some(f), .. }) => self.run_callback(f),
+                    Some(Queued::Timed(callback)) => self.run_callback(move || callback.run()),
+                    _ => {} // cancelled
                 }
                 continue;
             }
@@ -922,9 +976,12 @@ impl Core {
         self.contain("dropping a task's result", move || drop(removed));
     }
 
-    fn run_callback(&self, callback: Rc<dyn Callback>) {
+    /// Runs a callback (its captures are dropped inside, as it consumes them); a panic in it
+    /// is reported, not raised.
+    #[inline]
+    fn run_callback(&self, callback: impl FnOnce()) {
         let started = self.debug.get().then(Instant::now);
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback.run())) {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(callback)) {
             let message = panic_message(&*payload).to_owned();
             drop_payload(payload);
             self.report(ExceptionContext {
@@ -960,7 +1017,9 @@ impl Core {
         for message in messages.drain(..) {
             match message {
                 Message::Wake(id) => self.wake_local(id),
-                Message::Call(f) => self.call_soon(callback(f)),
+                Message::Call(f) => {
+                    self.call_soon(f);
+                }
             }
         }
         *self.inbox.borrow_mut() = messages;

@@ -400,7 +400,7 @@ impl Reactor {
             return;
         }
         let queued = Queued(Rc::downgrade(&entry));
-        core.call_soon(core::callback(move || {
+        core.call_soon(Box::new(move || {
             let Some(entry) = queued.0.upgrade() else {
                 return;
             };
