@@ -50,9 +50,10 @@ async fn recv(rx: &mut asyncio::Queue<u32>) -> u32 {
 
 /// `call_soon`: the driver task schedules callbacks in rounds of [`CALL_SOON_ROUND`] and
 /// yields after each round until its callbacks have run (they all run in the loop's next
-/// batch, before the task). One op: a callback capturing one value scheduled (its `Handle` dropped, which does not
-/// cancel it) and run, plus 1/64 of a `sleep(0)`. Rounds keep the allocator in its steady
-/// state (freed callbacks are reused) instead of holding `n` callbacks at once.
+/// batch, before the task). One op: a callback capturing one value scheduled (its `Handle`
+/// dropped, which does not cancel it) and run, plus 1/64 of a `sleep(0)`. Rounds keep the
+/// allocator in its steady state (freed callbacks are reused) instead of holding `n`
+/// callbacks at once.
 fn call_soon(n: usize) -> Result<(), Unsupported> {
     use crate::shared::RAN;
     in_task!(block_on, async move {
