@@ -14,6 +14,7 @@ use crate::futures::Future as AsyncioFuture;
 use crate::runtime::core::{self, CallKey, Callback, Config, Core, with_running};
 use crate::runtime::remote::{Message, Remote};
 pub use crate::runtime::report::ExceptionContext;
+use crate::runtime::small_fn::SmallFn;
 use crate::tasks::{Delay, Task};
 
 /// An event loop: asyncio's `asyncio.AbstractEventLoop`.
@@ -396,7 +397,7 @@ impl EventLoop {
         if self.is_closed() {
             panic!("{}: cannot call_soon on it", RuntimeError::Closed);
         }
-        let key = self.core.call_soon(Box::new(f));
+        let key = self.core.call_soon(SmallFn::new(f));
         Handle {
             loop_id: self.core.loop_id(),
             key,

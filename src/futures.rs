@@ -11,6 +11,7 @@ use slab::Slab;
 use crate::events::{EventLoop, get_event_loop};
 use crate::exceptions::{CancelledError, InvalidStateError};
 use crate::runtime::core::{Core, with_running};
+use crate::runtime::small_fn::SmallFn;
 use crate::runtime::task::cell::in_cancel_scope;
 
 /// A value that will be set later, by someone else: asyncio's `asyncio.Future`.
@@ -186,7 +187,7 @@ impl<T: 'static> Future<T> {
         let running = with_running(Core::rc);
         match running.or_else(|| self.inner.event_loop.upgrade()) {
             Some(core) if !core.is_closed() => {
-                core.call_soon(Box::new(move || cb(&this)));
+                core.call_soon(SmallFn::new(move || cb(&this)));
             }
             _ => cb(&this), // no loop left to schedule on: call it now
         }

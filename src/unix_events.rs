@@ -56,6 +56,7 @@ use crate::runtime::io::scheduled_io::ready;
 use crate::runtime::io::source::Source;
 use crate::runtime::io::sys;
 use crate::runtime::remote::Remote;
+use crate::runtime::small_fn::SmallFn;
 
 /// Signal numbers, as Python's `signal` module names them (`signal.SIGTERM`), for
 /// [`EventLoop::add_signal_handler`] and [`Process::send_signal`](crate::Process::send_signal).
@@ -317,7 +318,7 @@ impl SignalDispatch for LoopSignals {
             // Queued, not called: it runs in the next batch like any callback, under the
             // loop's catch_unwind (a panic is reported and the loop goes on). A handler
             // removed before then does not run.
-            core.call_soon(Box::new(move || {
+            core.call_soon(SmallFn::new(move || {
                 if let Some(callback) = callback.upgrade() {
                     callback();
                 }

@@ -37,6 +37,7 @@ use slab::Slab;
 use super::io::reactor::Reactor;
 use super::queue::RunQueue;
 use super::remote::{self, Message, Remote};
+use super::small_fn::SmallFn;
 use super::task::cell::{DoneCallback, Runnable, TaskCell};
 use super::task::id::{CALLBACK_INDEX, MAIN_INDEX, MAX_TASKS, TaskId};
 use super::task::waker::{is_task_waker, task_of, waker};
@@ -112,14 +113,10 @@ type TimedCallback = (Rc<dyn Callback>, Option<TimerKey>);
 /// A callback on the run queue, in `Core::callbacks`.
 enum Queued {
     /// `call_soon`'s (and the loop's own: done callbacks, calls from other threads), owned
-    /// here: the closure is boxed, nothing else (no allocation at all for a closure that
-    /// captures nothing). `serial` tells a `Handle` the slot still holds its callback; a
+    /// here: a small closure is stored in the slot itself, a larger one boxed (`SmallFn`). `serial` tells a `Handle` the slot still holds its callback; a
     /// cancelled one leaves `None` until its run-queue entry comes up, so that the slot is not
     /// reused while that entry still names it.
-    Owned {
-        serial: u64,
-        f: Option<Box<dyn FnOnce()>>,
-    },
+    Owned { serial: u64, f: Option<SmallFn> },
     /// A `call_later` callback whose timer fired; its `TimerHandle` shares it.
     Timed(Rc<dyn Callback>),
 }
@@ -372,7 +369,7 @@ pub(crate) fn wake_contained(waker: Waker) {
 pub(crate) fn schedule_callback(loop_id: usize, cb: DoneCallback) {
     match loop_on_this_thread(loop_id) {
         Some(core) if !core.closed.get() => {
-            core.call_soon(cb);
+            core.call_soon(SmallFn::from(cb));
         }
         _ => cb(),
     }
@@ -741,7 +738,7 @@ impl Core {
     /// it. Callbacks posted from other threads before this call (`call_soon_threadsafe`) are
     /// queued first: one FIFO, as in asyncio.
     #[inline]
-    pub(crate) fn call_soon(&self, f: Box<dyn FnOnce()>) -> CallKey {
+    pub(crate) fn call_soon(&self, f: SmallFn) -> CallKey {
         let serial = self.call_serial.get() + 1;
         self.call_serial.set(serial);
         let key = self.queue_callback(Queued::Owned { serial, f: Some(f) });
@@ -903,7 +900,7 @@ impl Core {
             if bits & Ready::CALL != 0 {
                 let queued = self.callbacks.borrow_mut().try_remove(bits & !Ready::CALL);
                 match queued {
-                    Some(Queued::Owned { f: Some(f), .. }) => self.run_callback(f),
+                    Some(Queued::Owned { f: Some(f), .. }) => self.run_callback(|| f.call()),
                     Some(Queued::Timed(callback)) => self.run_callback(move || callback.run()),
                     _ => {} // cancelled
                 }
@@ -1018,7 +1015,7 @@ impl Core {
             match message {
                 Message::Wake(id) => self.wake_local(id),
                 Message::Call(f) => {
-                    self.call_soon(f);
+                    self.call_soon(SmallFn::Boxed(f));
                 }
             }
         }

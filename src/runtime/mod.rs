@@ -27,6 +27,7 @@ pub(crate) mod io;
 pub(crate) mod queue;
 pub(crate) mod remote;
 pub(crate) mod report;
+pub(crate) mod small_fn;
 pub(crate) mod task;
 pub(crate) mod task_slab;
 pub(crate) mod time;

@@ -75,6 +75,7 @@ use super::sys;
 use crate::exceptions::panic_message;
 use crate::runtime::core::{self, Core, with_running};
 use crate::runtime::report::ExceptionContext;
+use crate::runtime::small_fn::SmallFn;
 
 /// A callback given to `add_reader` or `add_writer`.
 pub(crate) type FdCallback = Rc<dyn Fn()>;
@@ -400,7 +401,7 @@ impl Reactor {
             return;
         }
         let queued = Queued(Rc::downgrade(&entry));
-        core.call_soon(Box::new(move || {
+        core.call_soon(SmallFn::new(move || {
             let Some(entry) = queued.0.upgrade() else {
                 return;
             };
