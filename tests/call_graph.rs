@@ -98,12 +98,17 @@ fn debug_mode_reports_a_stuck_loop_with_its_call_graph() {
     let lp = asyncio::EventLoop::builder().debug(true).build();
     let seen = Rc::new(RefCell::new(Vec::<String>::new()));
     let s = seen.clone();
+    // The other thread stops the loop once the report is out (or after 10 s, so that a loop
+    // that never reports still ends): a fixed delay raced the loop's start under valgrind.
+    let (reported, wait_for_report) = std::sync::mpsc::channel::<()>();
     lp.set_exception_handler(Some(move |ctx: &asyncio::ExceptionContext| {
         s.borrow_mut().push(ctx.message.clone());
+        let _ = reported.send(());
     }));
     let handle = lp.threadsafe_handle();
     std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        let _ = wait_for_report.recv_timeout(std::time::Duration::from_secs(10));
+        std::thread::sleep(std::time::Duration::from_millis(50)); // a second report would show
         handle.stop();
     });
     let result = lp.run_until_complete(async {
