@@ -16,6 +16,7 @@ use crate::exceptions::{TaskError, TryGatherError};
 use crate::runtime::core::{with_loop, with_running};
 use crate::runtime::task::cell::{Join, Runnable, TaskCell, in_cancel_scope};
 use crate::runtime::task::finished::FinishedSet;
+use crate::runtime::task::rc::TaskRc;
 use crate::runtime::time::wheel::TimerKey;
 
 /// A future scheduled on an event loop: asyncio's `asyncio.Task`.
@@ -37,16 +38,18 @@ use crate::runtime::time::wheel::TimerKey;
 /// });
 /// ```
 pub struct Task<T> {
-    cell: Rc<dyn Join<T>>,
+    cell: TaskRc<dyn Join<T>>,
 }
 
 impl<T> Task<T> {
     #[inline]
-    pub(crate) fn from_cell<F>(cell: Rc<TaskCell<F>>) -> Task<T>
+    pub(crate) fn from_cell<F>(cell: TaskRc<TaskCell<F>>) -> Task<T>
     where
         F: Future<Output = T> + 'static,
     {
-        Task { cell }
+        Task {
+            cell: cell.into_join(),
+        }
     }
 
     /// True once the task has finished: returned, panicked or been cancelled (asyncio's
@@ -449,13 +452,13 @@ fn state_name(header: &crate::runtime::task::cell::Header) -> &'static str {
 /// ```
 #[derive(Clone)]
 pub struct TaskRef {
-    task: Rc<dyn Runnable>,
+    task: TaskRc<dyn Runnable>,
 }
 
 impl TaskRef {
     pub(crate) fn from_task<T: 'static>(task: &Task<T>) -> TaskRef {
         TaskRef {
-            task: task.cell.clone().as_runnable(),
+            task: task.cell.to_runnable(),
         }
     }
 

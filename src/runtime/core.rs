@@ -40,6 +40,7 @@ use super::remote::{self, Message, Remote};
 use super::small_fn::SmallFn;
 use super::task::cell::{DoneCallback, Runnable, TaskCell};
 use super::task::id::{CALLBACK_INDEX, MAIN_INDEX, MAX_TASKS, TaskId};
+use super::task::rc::TaskRc;
 use super::task::waker::{is_task_waker, task_of, waker};
 use super::task_slab::TaskSlab;
 use super::time::clock::Clock;
@@ -558,13 +559,13 @@ impl Core {
     }
 
     /// The task being polled right now.
-    pub(crate) fn current_task(&self) -> Option<Rc<dyn Runnable>> {
+    pub(crate) fn current_task(&self) -> Option<TaskRc<dyn Runnable>> {
         let bits = self.current.get();
         (bits != NO_TASK).then(|| self.tasks.get(TaskId::from_bits(bits)))?
     }
 
     /// Every live (not yet finished) task.
-    pub(crate) fn all_tasks(&self) -> Vec<Rc<dyn Runnable>> {
+    pub(crate) fn all_tasks(&self) -> Vec<TaskRc<dyn Runnable>> {
         self.tasks.live_user_tasks()
     }
 
@@ -598,7 +599,7 @@ impl Core {
     /// Creates a task for `future` and queues its first poll (or, for an eager loop inside
     /// a running task, runs its first step right now).
     #[inline]
-    pub(crate) fn spawn<F>(&self, future: F) -> Rc<TaskCell<F>>
+    pub(crate) fn spawn<F>(&self, future: F) -> TaskRc<TaskCell<F>>
     where
         F: Future + 'static,
     {
@@ -607,7 +608,7 @@ impl Core {
 
     /// Spawns a task of the loop's own machinery (a server's accept loop, a stream's
     /// flusher): it runs like any task but is not listed by `all_tasks()`.
-    pub(crate) fn spawn_internal<F>(&self, future: F) -> Rc<TaskCell<F>>
+    pub(crate) fn spawn_internal<F>(&self, future: F) -> TaskRc<TaskCell<F>>
     where
         F: Future + 'static,
     {
@@ -619,7 +620,7 @@ impl Core {
     /// `spawn`, choosing eagerness (asyncio 3.12's eager tasks: the first step runs inside
     /// `create_task`, so a task that finishes at once never touches the run queue).
     #[inline]
-    pub(crate) fn spawn_with<F>(&self, future: F, eager: bool) -> Rc<TaskCell<F>>
+    pub(crate) fn spawn_with<F>(&self, future: F, eager: bool) -> TaskRc<TaskCell<F>>
     where
         F: Future + 'static,
     {
@@ -634,8 +635,8 @@ impl Core {
             "too many tasks alive at once in one event loop (the limit is {MAX_TASKS})"
         );
         let id = TaskId::new(self.loop_id, serial as usize, index);
-        let cell = Rc::new(TaskCell::new(id, serial, future));
-        self.tasks.insert(cell.clone()); // born scheduled: see Header::new
+        let cell = TaskRc::new(TaskCell::new(id, serial, future));
+        self.tasks.insert(cell.clone().into_runnable()); // born scheduled: see Header::new
         // An eager task's first step runs here, inside its creator's step; a chain of eager
         // tasks that each create the next would recurse without bound, so past a depth the
         // task is queued like any other (its first step then runs in the next iteration).
@@ -925,13 +926,13 @@ impl Core {
         let Some(task) = self.tasks.unschedule(id) else {
             return;
         };
-        // SAFETY: the slab's `Rc` keeps the task alive until its slot is removed, and a slot
+        // SAFETY: the slab's `TaskRc` keeps the task alive until its slot is removed, and a slot
         // is removed only (a) by `reap`, after the poll, (b) by `cancel_all`, which refuses to
         // run while the loop runs, and (c) when the loop is dropped, which cannot happen while
         // it runs (`block_on`/`run_forever` borrow it). Nothing polls the same task inside its
         // own poll (its SCHEDULED flag is clear, so a wake queues it for the next iteration).
         // So `task` is valid for this whole call; after `reap` it is not used. (Cloning the
-        // `Rc` instead cost a fifth of a yield's instructions.)
+        // `TaskRc` instead cost a fifth of a yield's instructions.)
         let task = unsafe { &*task };
         if self.debug.get() {
             return self.poll_task_timed(id, task);

@@ -11,18 +11,18 @@
 //! two stores on each of the wake and the poll.)
 
 use std::cell::UnsafeCell;
-use std::rc::Rc;
 
 use slab::Slab;
 
 use super::task::cell::{Header, Runnable, header_of};
 use super::task::id::TaskId;
+use super::task::rc::TaskRc;
 
 /// A live task in the slab: just the task. Its generation (part of its id) and its "queued"
 /// flag live in the task's header, which keeps a slot at two words (the memory benchmark's
 /// million pending tasks each pay for one).
 pub(crate) struct Slot {
-    pub(crate) task: Rc<dyn Runnable>,
+    pub(crate) task: TaskRc<dyn Runnable>,
 }
 
 impl Slot {
@@ -78,7 +78,7 @@ impl TaskSlab {
 
     /// Stores `task` at the index `next_index` gave (nothing may insert in between).
     #[inline]
-    pub(crate) fn insert(&self, task: Rc<dyn Runnable>) {
+    pub(crate) fn insert(&self, task: TaskRc<dyn Runnable>) {
         let index = self.slots_mut().insert(Slot { task });
         debug_assert_eq!(index, header_of(&*self.slots()[index].task).id().index());
     }
@@ -104,7 +104,7 @@ impl TaskSlab {
     }
 
     /// Task `id`, if it is still in the slab.
-    pub(crate) fn get(&self, id: TaskId) -> Option<Rc<dyn Runnable>> {
+    pub(crate) fn get(&self, id: TaskId) -> Option<TaskRc<dyn Runnable>> {
         let slot = self.slots().get(id.index())?;
         slot.is(id).then(|| slot.task.clone())
     }
@@ -121,7 +121,7 @@ impl TaskSlab {
     }
 
     /// Every task not yet finished that is not the loop's own machinery (`all_tasks()`).
-    pub(crate) fn live_user_tasks(&self) -> Vec<Rc<dyn Runnable>> {
+    pub(crate) fn live_user_tasks(&self) -> Vec<TaskRc<dyn Runnable>> {
         self.slots()
             .iter()
             .filter(|(_, slot)| !slot.header().is_done() && !slot.header().is_internal())
@@ -131,7 +131,7 @@ impl TaskSlab {
 
     /// Takes every task out; the caller drops them.
     #[must_use = "dropping a task runs user code: drop it where that is contained"]
-    pub(crate) fn take_all(&self) -> Vec<Rc<dyn Runnable>> {
+    pub(crate) fn take_all(&self) -> Vec<TaskRc<dyn Runnable>> {
         self.slots_mut().drain().map(|slot| slot.task).collect()
     }
 

@@ -7,8 +7,9 @@
 //!                        +---- cancel (next iteration) ------+   (result = Err(Cancelled))
 //! ```
 //!
-//! The loop holds the task as `Rc<dyn Runnable>` (in its slab); the user's [`Task`] handle
-//! holds the same allocation as `Rc<dyn Join<T>>`. So spawning costs exactly one allocation,
+//! The loop holds the task as `TaskRc<dyn Runnable>` (in its slab); the user's [`Task`] handle
+//! holds the same allocation as `TaskRc<dyn Join<T>>` (`rc.rs`: an `Rc` whose one count lives
+//! in the header). So spawning costs exactly one allocation,
 //! and dropping the handle does not cancel the task (asyncio's semantics): the loop's
 //! reference keeps it alive until it finishes.
 //!
@@ -34,6 +35,7 @@ use std::future::Future;
 use std::ops::{Deref, DerefMut};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
+use std::ptr::NonNull;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
@@ -112,6 +114,8 @@ pub(crate) struct Header {
     /// Per-loop creation number, for the default name `Task-N`.
     serial: u32,
     state: Cell<u8>,
+    /// How many `TaskRc`s point to the task (see `rc.rs`); in bytes the other fields leave.
+    pub(super) refs: Cell<u16>,
     extra: Cell<Option<Box<Extra>>>,
 }
 
@@ -121,8 +125,30 @@ impl Header {
             id,
             serial,
             state: Cell::new(flag::SCHEDULED),
+            refs: Cell::new(1),
             extra: Cell::new(None),
         }
+    }
+
+    /// Counts one more `TaskRc`. A count at `u16::MAX` stays there: the task is then never
+    /// freed, which is a leak, never a use after free (see `rc.rs`).
+    #[inline(always)]
+    pub(super) fn acquire(&self) {
+        let n = self.refs.get();
+        if n != u16::MAX {
+            self.refs.set(n + 1);
+        }
+    }
+
+    /// Counts one `TaskRc` less; true if it was the last (the task is to be freed).
+    #[inline(always)]
+    pub(super) fn release(&self) -> bool {
+        let n = self.refs.get();
+        if n == u16::MAX {
+            return false;
+        }
+        self.refs.set(n - 1);
+        n == 1
     }
 
     fn has(&self, f: u8) -> bool {
@@ -348,7 +374,13 @@ pub(crate) fn header_of(task: &dyn Runnable) -> &Header {
 }
 
 /// The handle's view of a task: something that yields a `T` once.
-pub(crate) trait Join<T> {
+///
+/// # Safety
+///
+/// As for [`Runnable`]: an implementor is `#[repr(C)]` with its [`Header`] first (a
+/// `TaskRc<dyn Join<T>>` reaches the header through the data pointer). [`TaskCell`] is the
+/// only implementor.
+pub(crate) unsafe trait Join<T> {
     /// Takes the result if the task has finished; otherwise registers `cx`'s waker.
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, TaskError>>;
     /// A copy of the result, if finished (`Task.result()`).
@@ -358,10 +390,9 @@ pub(crate) trait Join<T> {
     /// Makes this task a member of `set` at `place`: when it finishes it records `place`
     /// there instead of waking a waker (if it has already finished, it records it now).
     fn join_set(&self, set: &Rc<FinishedSet>, place: usize, cx: &Context<'_>);
-    /// The untyped part.
-    fn header(&self) -> &Header;
-    /// The same task, as the loop sees it.
-    fn as_runnable(self: Rc<Self>) -> Rc<dyn Runnable>;
+    /// `this`, a pointer to this very task, as the loop's view of it: the vtable comes from
+    /// here, the pointer (and what it may do) from `this` (see `TaskRc::to_runnable`).
+    fn runnable_from(&self, this: NonNull<()>) -> NonNull<dyn Runnable>;
 }
 
 enum Stage<F: Future> {
@@ -540,7 +571,7 @@ unsafe impl<F: Future> Runnable for TaskCell<F> {
         let Stage::Running { future, .. } = &mut *stage else {
             return true;
         };
-        // SAFETY: the future lives inside this cell, which lives inside an `Rc` allocation
+        // SAFETY: the future lives inside this cell, which lives inside a `TaskRc` allocation
         // that never moves. The future is never moved out of `Stage::Running`: it leaves only
         // by being dropped in place when the stage is overwritten (`finish`). So it stays
         // pinned from its first poll until its drop.
@@ -596,7 +627,8 @@ unsafe impl<F: Future> Runnable for TaskCell<F> {
     }
 }
 
-impl<F: Future + 'static> Join<F::Output> for TaskCell<F> {
+// SAFETY: `TaskCell` is `#[repr(C)]` and `header` is its first field.
+unsafe impl<F: Future + 'static> Join<F::Output> for TaskCell<F> {
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, TaskError>> {
         let Some(mut stage) = self.stage() else {
             panic!("a task cannot await itself (it would wait forever)");
@@ -653,12 +685,9 @@ impl<F: Future + 'static> Join<F::Output> for TaskCell<F> {
         self.check_same_loop(cx);
     }
 
-    fn header(&self) -> &Header {
-        &self.header
-    }
-
-    fn as_runnable(self: Rc<Self>) -> Rc<dyn Runnable> {
-        self
+    fn runnable_from(&self, this: NonNull<()>) -> NonNull<dyn Runnable> {
+        let this: NonNull<TaskCell<F>> = this.cast();
+        this
     }
 }
 

@@ -4,4 +4,5 @@
 pub(crate) mod cell;
 pub(crate) mod finished;
 pub(crate) mod id;
+pub(crate) mod rc;
 pub(crate) mod waker;

@@ -1,0 +1,210 @@
+//! [`TaskRc`]: the one allocation of a task, shared by the loop and the handles, with its
+//! reference count in the task's header.
+//!
+//! An `Rc<TaskCell<F>>` put two counts in front of every task, strong and weak (16 bytes),
+//! and nothing ever took a weak reference to a task. A `TaskRc` keeps one count, a `u16` in
+//! spare bytes of the [`Header`], so a task's allocation is 16 bytes smaller: 48 bytes for an
+//! empty future instead of 64, one malloc size class down.
+//!
+//! The holders of a task are the loop's slab (until the task finishes), its `Task` handle, and
+//! any `TaskRef`s (`current_task()`, `all_tasks()`). A count that reaches `u16::MAX` stays
+//! there: the task is never freed (a leak, not a use after free). That takes 65,535 live
+//! references to one task at once.
+//!
+//! Ground rules: a `TaskRc` is made only from a `Box<TaskCell<F>>` ([`TaskRc::new`]) and
+//! converted only between the three [`HeaderFirst`] types, each of which starts with the
+//! task's `Header`. The last `TaskRc` to go rebuilds the `Box` and drops it, so the task is
+//! freed with the layout it was allocated with (the vtable of a `dyn` pointer carries it).
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::ops::Deref;
+use std::ptr::NonNull;
+
+use super::cell::{Header, Join, Runnable, TaskCell};
+
+/// A type whose value starts with a task's [`Header`], so that a pointer to it is a pointer
+/// to the header.
+///
+/// # Safety
+///
+/// Only for `TaskCell<F>` (`#[repr(C)]`, header first) and the trait objects whose only
+/// implementor it is.
+pub(crate) unsafe trait HeaderFirst {}
+
+// SAFETY: `TaskCell` is `#[repr(C)]` with its `Header` as its first field.
+unsafe impl<F: Future> HeaderFirst for TaskCell<F> {}
+// SAFETY: `Runnable` is an unsafe trait whose contract is to be `#[repr(C)]` with the header
+// first; the data pointer of a `dyn Runnable` points to such a value.
+unsafe impl HeaderFirst for dyn Runnable {}
+// SAFETY: as for `dyn Runnable`: `Join` is an unsafe trait with the same contract.
+unsafe impl<T> HeaderFirst for dyn Join<T> {}
+
+/// A counted reference to a task (see the module docs). Not `Send`: the count is a `Cell`.
+pub(crate) struct TaskRc<T: ?Sized + HeaderFirst> {
+    ptr: NonNull<T>,
+    /// Owns a `T` (for the drop check).
+    _owns: PhantomData<T>,
+}
+
+// Moving a `TaskRc` moves the pointer, never the task (as for `Rc`).
+impl<T: ?Sized + HeaderFirst> Unpin for TaskRc<T> {}
+
+impl<F: Future + 'static> TaskRc<TaskCell<F>> {
+    /// Moves `cell` into its own allocation, with one reference: this one.
+    #[inline]
+    pub(crate) fn new(cell: TaskCell<F>) -> Self {
+        debug_assert_eq!(cell_header(&cell).refs.get(), 1);
+        TaskRc {
+            ptr: NonNull::from(Box::leak(Box::new(cell))),
+            _owns: PhantomData,
+        }
+    }
+
+    /// The same reference, as the loop sees the task.
+    #[inline]
+    pub(crate) fn into_runnable(self) -> TaskRc<dyn Runnable> {
+        let ptr: NonNull<dyn Runnable> = self.ptr;
+        std::mem::forget(self); // the count moves to the new handle
+        TaskRc {
+            ptr,
+            _owns: PhantomData,
+        }
+    }
+
+    /// The same reference, as the task's `Task` handle sees it.
+    #[inline]
+    pub(crate) fn into_join(self) -> TaskRc<dyn Join<F::Output>> {
+        let ptr: NonNull<dyn Join<F::Output>> = self.ptr;
+        std::mem::forget(self);
+        TaskRc {
+            ptr,
+            _owns: PhantomData,
+        }
+    }
+}
+
+impl<T> TaskRc<dyn Join<T>> {
+    /// A new reference to the same task, as the loop sees it (`TaskRef::from_task`).
+    pub(crate) fn to_runnable(&self) -> TaskRc<dyn Runnable> {
+        self.header().acquire();
+        TaskRc {
+            // Made from this pointer itself, not from a reference to the task: the new pointer
+            // may free the task one day, which a pointer derived from `&` may not.
+            ptr: (**self).runnable_from(self.ptr.cast()),
+            _owns: PhantomData,
+        }
+    }
+}
+
+/// The header of a task cell (a plain field read; the same address as the cell).
+fn cell_header<F: Future>(cell: &TaskCell<F>) -> &Header {
+    header_of_first(cell)
+}
+
+/// The header at the start of `value`.
+#[inline(always)]
+fn header_of_first<T: ?Sized + HeaderFirst>(value: &T) -> &Header {
+    // SAFETY: by `HeaderFirst`, `value` starts with a live `Header`; it is borrowed for as
+    // long as `value` is.
+    unsafe { &*std::ptr::from_ref(value).cast::<Header>() }
+}
+
+impl<T: ?Sized + HeaderFirst> TaskRc<T> {
+    /// The task's header.
+    #[inline(always)]
+    pub(crate) fn header(&self) -> &Header {
+        header_of_first(&**self)
+    }
+}
+
+impl<T: ?Sized + HeaderFirst> Deref for TaskRc<T> {
+    type Target = T;
+
+    #[inline(always)]
+    fn deref(&self) -> &T {
+        // SAFETY: the allocation lives while any `TaskRc` to it does (the count includes this
+        // one, and only the drop of the last frees it), and nothing takes a `&mut` to it: every
+        // access goes through `&`, with interior mutability where the task changes.
+        unsafe { self.ptr.as_ref() }
+    }
+}
+
+impl<T: ?Sized + HeaderFirst> Clone for TaskRc<T> {
+    #[inline]
+    fn clone(&self) -> Self {
+        self.header().acquire();
+        TaskRc {
+            ptr: self.ptr,
+            _owns: PhantomData,
+        }
+    }
+}
+
+impl<T: ?Sized + HeaderFirst> Drop for TaskRc<T> {
+    #[inline]
+    fn drop(&mut self) {
+        if self.header().release() {
+            // SAFETY: this was the last reference (the count just reached zero, and a
+            // saturated count never does), so nothing else can reach the task. The pointer
+            // came from `Box::leak` in `new`, through unsizing coercions only, so rebuilding
+            // the `Box` frees the allocation with its own layout, after dropping the task.
+            drop(unsafe { Box::from_raw(self.ptr.as_ptr()) });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    use crate::tasks::TaskRef;
+    use crate::{EventLoop, sleep};
+
+    /// Counts its drops.
+    struct Token(Rc<Cell<u32>>);
+
+    impl Drop for Token {
+        fn drop(&mut self) {
+            self.0.set(self.0.get() + 1);
+        }
+    }
+
+    #[test]
+    fn a_task_lives_until_its_last_reference_goes_and_is_dropped_once() {
+        let lp = EventLoop::new();
+        let drops = Rc::new(Cell::new(0));
+        let d = drops.clone();
+        let task = lp.create_task(async move { Token(d) });
+        let by_ref = TaskRef::from_task(&task);
+        let again = by_ref.clone();
+        lp.run_until_complete(sleep(0)).unwrap(); // it ran; the loop let go of it
+        assert!(task.done());
+        drop(task);
+        drop(by_ref);
+        assert_eq!(drops.get(), 0, "a reference is left: the output lives");
+        assert!(again.done());
+        drop(again);
+        assert_eq!(drops.get(), 1);
+    }
+
+    #[test]
+    fn a_handle_dropped_first_leaves_the_running_task_to_the_loop() {
+        let lp = EventLoop::builder().virtual_time().build();
+        let drops = Rc::new(Cell::new(0));
+        let d = drops.clone();
+        drop(lp.create_task(async move {
+            sleep(1).await;
+            Token(d)
+        }));
+        lp.run_until_complete(sleep(0)).unwrap();
+        assert_eq!(drops.get(), 0, "still running");
+        lp.run_until_complete(sleep(2)).unwrap();
+        assert_eq!(
+            drops.get(),
+            1,
+            "finished with nobody to take the output: dropped"
+        );
+    }
+}
