@@ -1965,6 +1965,16 @@ impl<T> ::futures::future::FusedFuture for Wait<T> {
     }
 }
 
+impl<T> Drop for Wait<T> {
+    /// A wait dropped before it returned (in a `select!`, under a timeout) tells its set, so
+    /// that its tasks wake nobody when they finish.
+    fn drop(&mut self) {
+        if let Some(set) = &self.set {
+            set.close();
+        }
+    }
+}
+
 impl<T> fmt::Debug for Wait<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Wait")
@@ -2059,6 +2069,32 @@ mod tests {
         let seen = seen.borrow();
         assert_eq!(seen.len(), 1, "{seen:?}");
         assert!(seen[0].contains("cannot await itself"), "{seen:?}");
+    }
+
+    #[test]
+    fn a_wait_dropped_before_it_returned_wakes_nobody_when_its_tasks_finish() {
+        use std::future::Future;
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::task::{Context, Wake, Waker};
+        struct Count(AtomicUsize);
+        impl Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        let lp = EventLoop::builder().virtual_time().build();
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        lp.run_until_complete(async {
+            let mut waiting = Box::pin(wait([create_task(sleep(1))]));
+            let mut cx = Context::from_waker(&waker);
+            assert!(waiting.as_mut().poll(&mut cx).is_pending());
+            drop(waiting); // the task keeps running (dropping its handle does not cancel it)
+            sleep(2).await;
+        })
+        .unwrap();
+        assert_eq!(count.0.load(Ordering::Relaxed), 0);
     }
 
     #[test]

@@ -96,6 +96,8 @@ pub(crate) struct InlineFn {
     buf: MaybeUninit<[usize; INLINE_WORDS]>,
     /// `None` once the closure has been moved out to be called.
     ops: Option<&'static Ops>,
+    /// The closure may hold an `Rc`: the bytes must not be sent or shared across threads.
+    _not_send: PhantomData<*mut ()>,
 }
 
 impl InlineFn {
@@ -113,6 +115,7 @@ impl InlineFn {
         InlineFn {
             buf,
             ops: Some(&OpsOf::<F>::OPS),
+            _not_send: PhantomData,
         }
     }
 

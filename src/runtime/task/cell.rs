@@ -41,7 +41,7 @@ use std::task::{Context, Poll, Waker};
 
 use super::finished::FinishedSet;
 use super::id::TaskId;
-use super::waker::{loop_of, waker};
+use super::waker::{is_task_waker, loop_of, waker};
 use crate::exceptions::TaskError;
 
 /// State flags of a task, in [`Header::state`].
@@ -332,17 +332,6 @@ pub(crate) enum Waiter {
     InSet(Rc<FinishedSet>, usize),
 }
 
-impl Waiter {
-    /// Makes `waker` the waiter unless it already is; returns the waiter it replaced, for the
-    /// caller to drop once its borrow has ended.
-    fn set_waker(&mut self, waker: &Waker) -> Waiter {
-        match self {
-            Waiter::Waker(w) if w.will_wake(waker) => Waiter::Nobody,
-            _ => std::mem::replace(self, Waiter::Waker(waker.clone())),
-        }
-    }
-}
-
 /// The loop's view of a task: something it can poll and cancel.
 ///
 /// # Safety
@@ -492,16 +481,31 @@ impl<F: Future> TaskCell<F> {
     }
 
     /// Makes `cx`'s waker the one woken when this (running) task finishes, for its handle's
-    /// `poll_join`. The stage's borrow ends before any user code can run: the
-    /// drop of the waker it replaces, and the other-loop check.
+    /// `poll_join`. The stage's borrow ends before any user code can run: a foreign waker's
+    /// clone, the drop of the waker it replaces, and the other-loop check.
     #[inline(always)]
     fn wait_for_finish(&self, mut stage: StageMut<'_, F>, cx: &Context<'_>) {
         let Stage::Running { waiter, .. } = &mut *stage else {
             return;
         };
+        if matches!(waiter, Waiter::Waker(w) if w.will_wake(cx.waker())) {
+            return;
+        }
         let first = matches!(waiter, Waiter::Nobody);
-        let replaced = waiter.set_waker(cx.waker());
-        drop(stage);
+        let replaced = if is_task_waker(cx.waker()) {
+            // One of this crate's: its clone copies a word.
+            std::mem::replace(waiter, Waiter::Waker(cx.waker().clone()))
+        } else {
+            drop(stage);
+            let new = Waiter::Waker(cx.waker().clone()); // user code: unborrowed
+            match self.stage() {
+                Some(mut stage) => match &mut *stage {
+                    Stage::Running { waiter, .. } => std::mem::replace(waiter, new),
+                    _ => new, // it finished meanwhile: nothing to wait for
+                },
+                None => new, // the clone is polling this task: leave it be
+            }
+        };
         drop(replaced); // a waker's drop is user code: not under the borrow
         if first {
             self.check_same_loop(cx);

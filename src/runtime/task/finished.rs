@@ -71,7 +71,8 @@ impl FinishedSet {
         drop(old);
     }
 
-    /// The waker of the awaiter, for the call graph: read, not cloned.
+    /// The waker of the awaiter, for the call graph: read, not cloned. `f` runs under a borrow
+    /// of the set: it must not run user code (the call graph only decodes the waker).
     pub(crate) fn with_awaiter<R>(&self, f: impl FnOnce(Option<&Waker>) -> R) -> R {
         f(self.waker.borrow().as_ref())
     }
