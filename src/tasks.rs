@@ -1988,7 +1988,7 @@ impl<T> fmt::Debug for Wait<T> {
 mod tests {
     use std::cell::Cell;
 
-    use crate::{EventLoop, ReturnWhen, create_task, gather, sleep, wait};
+    use crate::{EventLoop, create_task, gather, sleep, wait};
 
     thread_local! {
         /// How many times a gather or a wait looked at one of its tasks (`poll_result`,
@@ -2029,89 +2029,5 @@ mod tests {
             .unwrap();
         assert_eq!((done.len(), pending.len()), (CHILDREN, 0));
         assert_eq!(LOOKS.get(), CHILDREN);
-    }
-
-    async fn fail_after(delay: f64, message: &'static str) {
-        sleep(delay).await;
-        panic!("{message}");
-    }
-
-    #[test]
-    fn a_gathers_first_failure_is_the_first_to_happen() {
-        let lp = EventLoop::builder().virtual_time().build();
-        let err = lp
-            .run_until_complete(gather([fail_after(0.2, "late"), fail_after(0.1, "early")]))
-            .unwrap()
-            .unwrap_err();
-        assert_eq!(err.panic_message(), Some("early"));
-    }
-
-    #[test]
-    fn a_task_waiting_on_itself_fails_clearly_instead_of_hanging() {
-        use std::cell::RefCell;
-        use std::rc::Rc;
-        let lp = EventLoop::builder().virtual_time().build();
-        let me: Rc<RefCell<Option<crate::Task<()>>>> = Rc::default();
-        let slot = me.clone();
-        let task = lp.create_task(async move {
-            sleep(0).await;
-            let own = slot.borrow_mut().take().expect("the handle was stored");
-            wait([own]).await;
-        });
-        *me.borrow_mut() = Some(task);
-        let seen: Rc<RefCell<Vec<String>>> = Rc::default();
-        let log = seen.clone();
-        lp.set_exception_handler(Some(move |c: &crate::ExceptionContext| {
-            log.borrow_mut().push(c.panic.clone().unwrap_or_default());
-        }));
-        lp.run_until_complete(sleep(1)).unwrap();
-        // Nobody holds the task's handle but the task itself, so its failure is reported.
-        let seen = seen.borrow();
-        assert_eq!(seen.len(), 1, "{seen:?}");
-        assert!(seen[0].contains("cannot await itself"), "{seen:?}");
-    }
-
-    #[test]
-    fn a_wait_dropped_before_it_returned_wakes_nobody_when_its_tasks_finish() {
-        use std::future::Future;
-        use std::sync::Arc;
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        use std::task::{Context, Wake, Waker};
-        struct Count(AtomicUsize);
-        impl Wake for Count {
-            fn wake(self: Arc<Self>) {
-                self.0.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        let lp = EventLoop::builder().virtual_time().build();
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        let waker = Waker::from(count.clone());
-        lp.run_until_complete(async {
-            let mut waiting = Box::pin(wait([create_task(sleep(1))]));
-            let mut cx = Context::from_waker(&waker);
-            assert!(waiting.as_mut().poll(&mut cx).is_pending());
-            drop(waiting); // the task keeps running (dropping its handle does not cancel it)
-            sleep(2).await;
-        })
-        .unwrap();
-        assert_eq!(count.0.load(Ordering::Relaxed), 0);
-    }
-
-    #[test]
-    fn tasks_a_wait_left_pending_can_be_awaited_afterwards() {
-        let lp = EventLoop::builder().virtual_time().build();
-        let total = lp
-            .run_until_complete(async {
-                let tasks: Vec<_> = (1..=3).map(|i| create_task(staggered(i * 10))).collect();
-                let (done, pending) = wait(tasks).return_when(ReturnWhen::FirstCompleted).await;
-                assert_eq!((done.len(), pending.len()), (1, 2));
-                let mut total = 0;
-                for task in done.into_iter().chain(pending) {
-                    total += task.await.unwrap();
-                }
-                total
-            })
-            .unwrap();
-        assert_eq!(total, 60);
     }
 }

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use asyncio::{EventLoop, RuntimeError};
 
+mod common;
+
 #[test]
 fn run_until_complete_returns_the_output_and_runs_other_tasks() {
     let lp = asyncio::new_event_loop();
@@ -327,28 +329,21 @@ fn call_soon_on_a_closed_loop_panics_clearly() {
     lp.call_soon(|| {});
 }
 
-/// The names of the callbacks that ran, in order.
-type Ran = Rc<std::cell::RefCell<Vec<&'static str>>>;
-
-/// A log, and a maker of callbacks that write their name in it.
-fn log() -> (Ran, impl Fn(&'static str) -> Box<dyn FnOnce()>) {
-    let log = Ran::default();
-    let l = log.clone();
-    (log, move |name| {
-        let l = l.clone();
-        Box::new(move || l.borrow_mut().push(name))
-    })
+/// A callback that writes `name` in `log`.
+fn record(log: &common::Log<&'static str>, name: &'static str) -> Box<dyn FnOnce()> {
+    let log = log.clone();
+    Box::new(move || log.borrow_mut().push(name))
 }
 
 #[test]
 fn cancelling_a_handle_whose_callback_ran_leaves_later_callbacks_alone() {
     let lp = asyncio::new_event_loop();
-    let (ran, record) = log();
-    let first = lp.call_soon(record("first"));
+    let ran = common::log();
+    let first = lp.call_soon(record(&ran, "first"));
     lp.run_until_complete(asyncio::sleep(0)).unwrap();
     // The next callback may take the slot the first one had: cancelling the first must not
     // cancel it.
-    let second = lp.call_soon(record("second"));
+    let second = lp.call_soon(record(&ran, "second"));
     first.cancel();
     assert!(first.cancelled() && !second.cancelled());
     lp.run_until_complete(asyncio::sleep(0)).unwrap();
@@ -358,19 +353,19 @@ fn cancelling_a_handle_whose_callback_ran_leaves_later_callbacks_alone() {
 #[test]
 fn a_cancelled_callback_keeps_the_others_in_order_and_drops_its_captures_at_once() {
     let lp = asyncio::new_event_loop();
-    let (ran, record) = log();
+    let ran = common::log();
     let captured = Rc::new(());
     let held = captured.clone();
-    lp.call_soon(record("a"));
+    lp.call_soon(record(&ran, "a"));
     let b = lp.call_soon(move || drop(held));
-    lp.call_soon(record("c"));
+    lp.call_soon(record(&ran, "c"));
     b.cancel();
     assert_eq!(
         Rc::strong_count(&captured),
         1,
         "cancel drops what the callback captured"
     );
-    let d = lp.call_soon(record("d")); // may reuse nothing yet: b's slot waits for its turn
+    let d = lp.call_soon(record(&ran, "d")); // may reuse nothing yet: b's slot waits for its turn
     lp.run_until_complete(asyncio::sleep(0)).unwrap();
     assert_eq!(*ran.borrow(), ["a", "c", "d"]);
     assert!(!d.cancelled());
@@ -379,16 +374,16 @@ fn a_cancelled_callback_keeps_the_others_in_order_and_drops_its_captures_at_once
 #[test]
 fn a_callback_can_cancel_itself_and_a_later_one() {
     let lp = asyncio::new_event_loop();
-    let (ran, record) = log();
+    let ran = common::log();
     let slot: Rc<std::cell::RefCell<Option<asyncio::Handle>>> = Rc::default();
     let later: Rc<std::cell::RefCell<Option<asyncio::Handle>>> = Rc::default();
-    let (s, l, r) = (slot.clone(), later.clone(), record("first"));
+    let (s, l, r) = (slot.clone(), later.clone(), record(&ran, "first"));
     *slot.borrow_mut() = Some(lp.call_soon(move || {
         r();
         s.borrow().as_ref().unwrap().cancel(); // already running: nothing to cancel
         l.borrow().as_ref().unwrap().cancel();
     }));
-    *later.borrow_mut() = Some(lp.call_soon(record("later")));
+    *later.borrow_mut() = Some(lp.call_soon(record(&ran, "later")));
     lp.run_until_complete(asyncio::sleep(0)).unwrap();
     assert_eq!(*ran.borrow(), ["first"]);
     assert!(later.borrow().as_ref().unwrap().cancelled());

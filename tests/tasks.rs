@@ -1,9 +1,11 @@
 //! Tasks: creation, results, panics, and the gather and wait combinators.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use asyncio::{ReturnWhen, TaskError};
+
+mod common;
 
 #[test]
 fn awaiting_a_task_gives_its_output() {
@@ -414,4 +416,133 @@ fn a_gather_that_failed_fast_leaves_the_rest_running_when_dropped() {
         }
     });
     assert!(finished.get());
+}
+
+// ----- gather and wait watch their tasks as a set; a task's lifetime ----------------------
+
+async fn fail_after(delay: f64, message: &'static str) {
+    asyncio::sleep(delay).await;
+    panic!("{message}");
+}
+
+async fn after(delay: f64, value: u32) -> u32 {
+    asyncio::sleep(delay).await;
+    value
+}
+
+#[test]
+fn a_gathers_first_failure_is_the_first_to_happen() {
+    let lp = asyncio::EventLoop::builder().virtual_time().build();
+    let err = lp
+        .run_until_complete(asyncio::gather([
+            fail_after(0.2, "late"),
+            fail_after(0.1, "early"),
+        ]))
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(err.panic_message(), Some("early"));
+}
+
+#[test]
+fn a_task_waiting_on_itself_fails_clearly_instead_of_hanging() {
+    let lp = asyncio::EventLoop::builder().virtual_time().build();
+    let me: Rc<RefCell<Option<asyncio::Task<()>>>> = Rc::default();
+    let slot = me.clone();
+    let task = lp.create_task(async move {
+        asyncio::sleep(0).await;
+        let own = slot.borrow_mut().take().expect("the handle was stored");
+        asyncio::wait([own]).await;
+    });
+    *me.borrow_mut() = Some(task);
+    let seen = common::log::<String>();
+    let log = seen.clone();
+    lp.set_exception_handler(Some(move |c: &asyncio::ExceptionContext| {
+        log.borrow_mut().push(c.panic.clone().unwrap_or_default());
+    }));
+    lp.run_until_complete(asyncio::sleep(1)).unwrap();
+    // Nobody holds the task's handle but the task itself, so its failure is reported.
+    let seen = seen.borrow();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(seen[0].contains("cannot await itself"), "{seen:?}");
+}
+
+#[test]
+fn a_wait_dropped_before_it_returned_wakes_nobody_when_its_tasks_finish() {
+    let lp = asyncio::EventLoop::builder().virtual_time().build();
+    let probe = common::Probe::new();
+    lp.run_until_complete(async {
+        let mut waiting = Box::pin(asyncio::wait([asyncio::create_task(asyncio::sleep(1))]));
+        assert!(probe.poll(&mut waiting).is_pending());
+        drop(waiting); // the task keeps running (dropping its handle does not cancel it)
+        asyncio::sleep(2).await;
+    })
+    .unwrap();
+    assert_eq!(probe.wakes(), 0);
+}
+
+#[test]
+fn tasks_a_wait_left_pending_can_be_awaited_afterwards() {
+    let lp = asyncio::EventLoop::builder().virtual_time().build();
+    let total = lp
+        .run_until_complete(async {
+            let tasks: Vec<_> = (1..=3)
+                .map(|i| asyncio::create_task(after(f64::from(i) / 100.0, i * 10)))
+                .collect();
+            let (done, pending) = asyncio::wait(tasks)
+                .return_when(ReturnWhen::FirstCompleted)
+                .await;
+            assert_eq!((done.len(), pending.len()), (1, 2));
+            let mut total = 0;
+            for task in done.into_iter().chain(pending) {
+                total += task.await.unwrap();
+            }
+            total
+        })
+        .unwrap();
+    assert_eq!(total, 60);
+}
+
+#[test]
+fn a_task_lives_until_its_last_reference_goes_and_is_dropped_once() {
+    let lp = asyncio::EventLoop::new();
+    let drops = common::Drops::default();
+    let (guard, refs) = (drops.guard(), common::log::<asyncio::TaskRef>());
+    let r = refs.clone();
+    let task = lp.create_task(async move {
+        r.borrow_mut()
+            .push(asyncio::current_task().expect("inside a task"));
+        guard // the output
+    });
+    lp.run_until_complete(asyncio::sleep(0)).unwrap(); // it ran; the loop let go of it
+    assert!(task.done());
+    let by_ref = refs
+        .borrow_mut()
+        .pop()
+        .expect("the task stored its TaskRef");
+    let again = by_ref.clone();
+    drop(task);
+    drop(by_ref);
+    assert_eq!(drops.count(), 0, "a reference is left: the output lives");
+    assert!(again.done());
+    drop(again);
+    assert_eq!(drops.count(), 1);
+}
+
+#[test]
+fn a_handle_dropped_first_leaves_the_running_task_to_the_loop() {
+    let lp = asyncio::EventLoop::builder().virtual_time().build();
+    let drops = common::Drops::default();
+    let guard = drops.guard();
+    drop(lp.create_task(async move {
+        asyncio::sleep(1).await;
+        guard
+    }));
+    lp.run_until_complete(asyncio::sleep(0)).unwrap();
+    assert_eq!(drops.count(), 0, "still running");
+    lp.run_until_complete(asyncio::sleep(2)).unwrap();
+    assert_eq!(
+        drops.count(),
+        1,
+        "finished with nobody to take the output: dropped"
+    );
 }

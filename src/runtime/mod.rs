@@ -30,4 +30,6 @@ pub(crate) mod report;
 pub(crate) mod small_fn;
 pub(crate) mod task;
 pub(crate) mod task_slab;
+#[cfg(test)]
+pub(crate) mod testing;
 pub(crate) mod time;

@@ -221,22 +221,12 @@ impl std::fmt::Debug for ScheduledIo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::task::Wake;
-
-    struct Count(AtomicUsize);
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
+    use crate::runtime::testing::WakeCount;
 
     #[test]
     fn would_block_clears_the_bit_and_an_event_wakes_the_waiter() {
         let io = ScheduledIo::new(7, ready::READABLE | ready::WRITABLE);
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        let waker = Waker::from(count.clone());
+        let (count, waker) = WakeCount::new();
         let mut cx = Context::from_waker(&waker);
         assert!(io.poll_ready(Direction::Read, &mut cx).is_ready());
         io.clear(Direction::Read);
@@ -253,7 +243,7 @@ mod tests {
         io.deliver(ready::READABLE, &mut woken);
         assert_eq!(woken.len(), 1);
         woken.drain(..).for_each(Waker::wake);
-        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert_eq!(count.get(), 1);
         assert!(!io.has_waiter());
     }
 

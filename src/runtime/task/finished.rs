@@ -80,43 +80,27 @@ impl FinishedSet {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::task::Wake;
-
     use super::*;
-
-    struct Count(AtomicUsize);
-
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::Relaxed);
-        }
-    }
+    use crate::runtime::testing::WakeCount;
 
     #[test]
     fn finishes_between_two_looks_wake_the_awaiter_once_and_come_in_order() {
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        let waker = Waker::from(count.clone());
+        let (count, waker) = WakeCount::new();
         let cx = Context::from_waker(&waker);
         let set = FinishedSet::new();
         set.finished(4); // before the first look: nobody to wake yet
         let mut out = Vec::new();
         set.poll_finished(&cx, &mut out);
         assert_eq!(out, [4]);
-        assert_eq!(count.0.load(Ordering::Relaxed), 0);
+        assert_eq!(count.get(), 0);
         set.finished(2);
         set.finished(0);
-        assert_eq!(count.0.load(Ordering::Relaxed), 1);
+        assert_eq!(count.get(), 1);
         out.clear();
         set.poll_finished(&cx, &mut out);
         assert_eq!(out, [2, 0]);
         set.close();
         set.finished(1);
-        assert_eq!(
-            count.0.load(Ordering::Relaxed),
-            1,
-            "closed: nobody is woken"
-        );
+        assert_eq!(count.get(), 1, "closed: nobody is woken");
     }
 }
