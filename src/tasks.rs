@@ -1091,6 +1091,52 @@ impl fmt::Debug for Sleep {
 
 // ----- gather --------------------------------------------------------------------------------
 
+/// The tasks of a gather or a wait, watched as one set (`runtime/task/finished.rs`): a look
+/// gives the tasks that finished since the last one, so nobody asks every unfinished task on
+/// every wake.
+struct Watched {
+    /// Made at the first look, which makes every task a member.
+    set: Option<Rc<FinishedSet>>,
+    /// The places the set gave, being handled.
+    places: Vec<usize>,
+}
+
+impl Watched {
+    fn new() -> Watched {
+        Watched {
+            set: None,
+            places: Vec::new(),
+        }
+    }
+
+    /// The places in `tasks` of those that finished since the last look (at the first look,
+    /// of those already finished), in the order they finished; the next finish wakes `cx`.
+    fn finished<T>(&mut self, tasks: &[Task<T>], cx: &Context<'_>) -> std::vec::Drain<'_, usize> {
+        let set = self.set.get_or_insert_with(|| {
+            let set = FinishedSet::new();
+            for (place, task) in tasks.iter().enumerate() {
+                task.join_set(&set, place, cx);
+            }
+            set
+        });
+        set.poll_finished(cx, &mut self.places);
+        self.places.drain(..)
+    }
+
+    /// The awaiter is done (it returned or is dropped): tasks that finish later tell nobody.
+    fn close(&mut self) {
+        if let Some(set) = self.set.take() {
+            set.close();
+        }
+    }
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
 /// The children of a gather: their handles, and their outcomes as they arrive.
 struct Children<T> {
     tasks: Vec<Task<T>>,
@@ -1098,11 +1144,8 @@ struct Children<T> {
     outcomes: Vec<Option<Result<T, TaskError>>>,
     /// Children whose outcome has not arrived yet.
     pending: usize,
-    /// Tells which children finished, so that a poll looks at those only (made at the first
-    /// poll, which makes every child a member).
-    set: Option<Rc<FinishedSet>>,
-    /// The places `set` gave, being collected.
-    finished: Vec<usize>,
+    /// Which children finished, so that a poll looks at those only.
+    watched: Watched,
     /// The gather has returned (all done, or a failure reported): dropping it now leaves
     /// the remaining children running, as asyncio's fail-fast gather does.
     returned: bool,
@@ -1114,9 +1157,6 @@ impl<T> Unpin for Children<T> {}
 impl<T> Drop for Children<T> {
     /// Dropping (cancelling) a gather before it returned cancels its unfinished children.
     fn drop(&mut self) {
-        if let Some(set) = &self.set {
-            set.close();
-        }
         if !self.returned {
             for (task, outcome) in self.tasks.iter().zip(&self.outcomes) {
                 if outcome.is_none() {
@@ -1156,8 +1196,7 @@ impl<T: 'static> Children<T> {
             deferred,
             outcomes: (0..n).map(|_| None).collect(),
             pending: n,
-            set: None,
-            finished: Vec::new(),
+            watched: Watched::new(),
             returned: false,
         }
     }
@@ -1172,17 +1211,9 @@ impl<T: 'static> Children<T> {
         if !self.deferred.is_empty() {
             self.tasks = self.deferred.drain(..).map(Deferred::schedule).collect();
         }
-        let set = self.set.get_or_insert_with(|| {
-            let set = FinishedSet::new();
-            for (place, task) in self.tasks.iter().enumerate() {
-                task.join_set(&set, place, cx);
-            }
-            set
-        });
-        set.poll_finished(cx, &mut self.finished);
         // In the order the children finished: the first failure is the first to happen.
-        for k in 0..self.finished.len() {
-            let i = self.finished[k];
+        let mut failure = None;
+        for i in self.watched.finished(&self.tasks, cx) {
             let Poll::Ready(outcome) = self.tasks[i].poll_result(cx) else {
                 unreachable!("gather: a child reported itself finished before it was");
             };
@@ -1190,25 +1221,16 @@ impl<T: 'static> Children<T> {
             self.outcomes[i] = Some(outcome);
             self.pending -= 1;
             if failed {
-                self.finished.clear();
-                return self.ret(Some(i));
+                failure = Some(i);
+                break;
             }
         }
-        self.finished.clear();
-        if self.pending == 0 {
-            self.ret(None)
-        } else {
-            Poll::Pending
+        if failure.is_none() && self.pending > 0 {
+            return Poll::Pending;
         }
-    }
-
-    /// Returns `outcome`: children that finish from now on tell nobody.
-    fn ret(&mut self, outcome: Option<usize>) -> Poll<Option<usize>> {
         self.returned = true;
-        if let Some(set) = &self.set {
-            set.close();
-        }
-        Poll::Ready(outcome)
+        self.watched.close();
+        Poll::Ready(failure)
     }
 
     fn take(&mut self, i: usize) -> Result<T, TaskError> {
@@ -1849,8 +1871,7 @@ where
         tasks: tasks.into_iter().collect(),
         return_when: ReturnWhen::AllCompleted,
         timeout: None,
-        set: None,
-        places: Vec::new(),
+        watched: Watched::new(),
         finished: 0,
         failed: false,
         returned: false,
@@ -1877,10 +1898,8 @@ pub struct Wait<T> {
     tasks: Vec<Task<T>>,
     return_when: ReturnWhen,
     timeout: Option<Pin<Box<Sleep>>>,
-    /// Tells which tasks finished (made at the first poll), as in a gather.
-    set: Option<Rc<FinishedSet>>,
-    /// Places `set` gave, being counted.
-    places: Vec<usize>,
+    /// Which tasks finished, as in a gather.
+    watched: Watched,
     /// Tasks finished so far, and whether one of them failed.
     finished: usize,
     failed: bool,
@@ -1913,9 +1932,7 @@ impl<T> Wait<T> {
     }
 
     fn split(&mut self) -> (Vec<Task<T>>, Vec<Task<T>>) {
-        if let Some(set) = self.set.take() {
-            set.close();
-        }
+        self.watched.close();
         self.tasks.drain(..).partition(Task::done)
     }
 }
@@ -1925,18 +1942,9 @@ impl<T> Future for Wait<T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        let tasks = &this.tasks;
-        let set = this.set.get_or_insert_with(|| {
-            let set = FinishedSet::new();
-            for (place, task) in tasks.iter().enumerate() {
-                task.join_set(&set, place, cx);
-            }
-            set
-        });
-        set.poll_finished(cx, &mut this.places);
-        for place in this.places.drain(..) {
+        for place in this.watched.finished(&this.tasks, cx) {
             this.finished += 1;
-            this.failed |= tasks[place].failed();
+            this.failed |= this.tasks[place].failed();
         }
         let (finished, failed) = (this.finished, this.failed);
         let ready = match this.return_when {
@@ -1962,16 +1970,6 @@ impl<T> ::futures::future::FusedFuture for Wait<T> {
     /// True once it has returned.
     fn is_terminated(&self) -> bool {
         self.returned
-    }
-}
-
-impl<T> Drop for Wait<T> {
-    /// A wait dropped before it returned (in a `select!`, under a timeout) tells its set, so
-    /// that its tasks wake nobody when they finish.
-    fn drop(&mut self) {
-        if let Some(set) = &self.set {
-            set.close();
-        }
     }
 }
 

@@ -114,9 +114,10 @@ type TimedCallback = (Rc<dyn Callback>, Option<TimerKey>);
 /// A callback on the run queue, in `Core::callbacks`.
 enum Queued {
     /// `call_soon`'s (and the loop's own: done callbacks, calls from other threads), owned
-    /// here: a small closure is stored in the slot itself, a larger one boxed (`SmallFn`). `serial` tells a `Handle` the slot still holds its callback; a
-    /// cancelled one leaves `None` until its run-queue entry comes up, so that the slot is not
-    /// reused while that entry still names it.
+    /// here: a small closure is stored in the slot itself, a larger one boxed (`SmallFn`).
+    /// `serial` tells a `Handle` the slot still holds its callback; a cancelled one leaves
+    /// `None` until its run-queue entry comes up, so that the slot is not reused while that
+    /// entry still names it.
     Owned { serial: u64, f: Option<SmallFn> },
     /// A `call_later` callback whose timer fired; its `TimerHandle` shares it.
     Timed(Rc<dyn Callback>),
@@ -124,7 +125,7 @@ enum Queued {
 
 /// Names a `call_soon` callback for its `Handle`: its slot in `Core::callbacks` and the serial
 /// that slot holds while it is still this callback's.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub(crate) struct CallKey {
     key: usize,
     serial: u64,
@@ -759,15 +760,13 @@ impl Core {
 
     /// Cancels the `call_soon` callback `key` names, if it has not run yet: its closure (user
     /// code to drop) is dropped now, with nothing borrowed; its slot stays until its run-queue
-    /// entry comes up. Returns true if it was still queued.
-    pub(crate) fn cancel_soon(&self, key: CallKey) -> bool {
+    /// entry comes up. A callback that already ran (its slot gone or reused) is left alone.
+    pub(crate) fn cancel_soon(&self, key: CallKey) {
         let closure = match self.callbacks.borrow_mut().get_mut(key.key) {
             Some(Queued::Owned { serial, f }) if *serial == key.serial => f.take(),
             _ => None,
         };
-        let queued = closure.is_some();
         drop(closure);
-        queued
     }
 
     // ----- timers ----------------------------------------------------------------------------

@@ -23,7 +23,7 @@ use std::task::Waker;
 use super::core::Core;
 use super::task::cell::Runnable;
 use super::task::id::{MAIN_INDEX, TaskId};
-use super::task::waker::is_task_waker;
+use super::task::waker::task_of;
 
 /// Every task of one loop, at one moment.
 #[derive(Debug, Clone, Default)]
@@ -70,10 +70,9 @@ pub(crate) enum Awaiter {
 
 /// Who `waker` wakes, for a task of loop `loop_id`.
 pub(crate) fn classify(waker: &Waker, loop_id: usize) -> Awaiter {
-    if !is_task_waker(waker) {
+    let Some(id) = task_of(waker) else {
         return Awaiter::Foreign;
-    }
-    let id = TaskId::from_bits(waker.data().addr());
+    };
     match id.index() {
         _ if id.loop_id() != loop_id => Awaiter::Foreign,
         MAIN_INDEX => Awaiter::Main,

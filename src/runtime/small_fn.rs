@@ -18,6 +18,12 @@ use std::ptr;
 /// How many words a closure may take and still be stored inline.
 pub(crate) const INLINE_WORDS: usize = 3;
 
+/// True if a closure of type `F` can be stored inline: at most [`INLINE_WORDS`] words, aligned to
+/// at most a word.
+const fn fits<F>() -> bool {
+    size_of::<F>() <= size_of::<[usize; INLINE_WORDS]>() && align_of::<F>() <= align_of::<usize>()
+}
+
 /// A callback: called at most once, dropped unrun otherwise.
 pub(crate) enum SmallFn {
     /// Small enough to be stored here.
@@ -30,9 +36,7 @@ impl SmallFn {
     /// Stores `f` inline if it fits, else in a box (decided at compile time for each type).
     #[inline]
     pub(crate) fn new<F: FnOnce() + 'static>(f: F) -> SmallFn {
-        if size_of::<F>() <= size_of::<[usize; INLINE_WORDS]>()
-            && align_of::<F>() <= align_of::<usize>()
-        {
+        if fits::<F>() {
             SmallFn::Inline(InlineFn::new(f))
         } else {
             SmallFn::Boxed(Box::new(f))
@@ -104,10 +108,7 @@ impl InlineFn {
     /// Moves `f` into the buffer. `SmallFn::new` checks that it fits; this asserts it again.
     #[inline]
     fn new<F: FnOnce() + 'static>(f: F) -> InlineFn {
-        assert!(
-            size_of::<F>() <= size_of::<[usize; INLINE_WORDS]>()
-                && align_of::<F>() <= align_of::<usize>()
-        );
+        assert!(fits::<F>());
         let mut buf = MaybeUninit::<[usize; INLINE_WORDS]>::uninit();
         // SAFETY: the buffer is large enough and aligned enough for `F` (asserted above), and
         // uninitialised, so writing overwrites nothing that needed dropping.

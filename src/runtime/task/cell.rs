@@ -353,12 +353,28 @@ pub(crate) unsafe trait Runnable {
     fn awaiter(&self) -> Option<super::super::graph::Awaiter>;
 }
 
+/// A type whose value starts with a task's [`Header`], so that a pointer to it is a pointer
+/// to the header.
+///
+/// # Safety
+///
+/// Only for `TaskCell<F>` (`#[repr(C)]`, header first) and the trait objects whose only
+/// implementor it is.
+pub(crate) unsafe trait HeaderFirst {}
+
+// SAFETY: `TaskCell` is `#[repr(C)]` with its `Header` as its first field.
+unsafe impl<F: Future> HeaderFirst for TaskCell<F> {}
+// SAFETY: by the contract of the unsafe trait `Runnable`, the data pointer of a
+// `dyn Runnable` points to a `#[repr(C)]` value with its header first.
+unsafe impl HeaderFirst for dyn Runnable {}
+// SAFETY: as for `dyn Runnable`: `Join` is an unsafe trait with the same contract.
+unsafe impl<T> HeaderFirst for dyn Join<T> {}
+
 /// The header of `task`, reached without a virtual call (the loop does this on every wake).
-#[inline]
-pub(crate) fn header_of(task: &dyn Runnable) -> &Header {
-    // SAFETY: by the contract of the unsafe trait `Runnable`, every implementor is
-    // `#[repr(C)]` with its `Header` first, so the address of the implementor (the data part
-    // of the `&dyn`) is the address of a live `Header`, borrowed for as long as `task` is.
+#[inline(always)]
+pub(crate) fn header_of<T: ?Sized + HeaderFirst>(task: &T) -> &Header {
+    // SAFETY: by `HeaderFirst`, the address of `task` (the data part of a `&dyn`) is the
+    // address of a live `Header`, borrowed for as long as `task` is.
     unsafe { &*std::ptr::from_ref(task).cast::<Header>() }
 }
 

@@ -21,24 +21,7 @@ use std::marker::PhantomData;
 use std::ops::Deref;
 use std::ptr::NonNull;
 
-use super::cell::{Header, Join, Runnable, TaskCell};
-
-/// A type whose value starts with a task's [`Header`], so that a pointer to it is a pointer
-/// to the header.
-///
-/// # Safety
-///
-/// Only for `TaskCell<F>` (`#[repr(C)]`, header first) and the trait objects whose only
-/// implementor it is.
-pub(crate) unsafe trait HeaderFirst {}
-
-// SAFETY: `TaskCell` is `#[repr(C)]` with its `Header` as its first field.
-unsafe impl<F: Future> HeaderFirst for TaskCell<F> {}
-// SAFETY: `Runnable` is an unsafe trait whose contract is to be `#[repr(C)]` with the header
-// first; the data pointer of a `dyn Runnable` points to such a value.
-unsafe impl HeaderFirst for dyn Runnable {}
-// SAFETY: as for `dyn Runnable`: `Join` is an unsafe trait with the same contract.
-unsafe impl<T> HeaderFirst for dyn Join<T> {}
+use super::cell::{Header, HeaderFirst, Join, Runnable, TaskCell, header_of};
 
 /// A counted reference to a task (see the module docs). Not `Send`: the count is a `Cell`.
 pub(crate) struct TaskRc<T: ?Sized + HeaderFirst> {
@@ -54,7 +37,7 @@ impl<F: Future + 'static> TaskRc<TaskCell<F>> {
     /// Moves `cell` into its own allocation, with one reference: this one.
     #[inline]
     pub(crate) fn new(cell: TaskCell<F>) -> Self {
-        debug_assert_eq!(cell_header(&cell).refs.get(), 1);
+        debug_assert_eq!(header_of(&cell).refs.get(), 1);
         TaskRc {
             ptr: NonNull::from(Box::leak(Box::new(cell))),
             _owns: PhantomData,
@@ -97,24 +80,11 @@ impl<T> TaskRc<dyn Join<T>> {
     }
 }
 
-/// The header of a task cell (a plain field read; the same address as the cell).
-fn cell_header<F: Future>(cell: &TaskCell<F>) -> &Header {
-    header_of_first(cell)
-}
-
-/// The header at the start of `value`.
-#[inline(always)]
-fn header_of_first<T: ?Sized + HeaderFirst>(value: &T) -> &Header {
-    // SAFETY: by `HeaderFirst`, `value` starts with a live `Header`; it is borrowed for as
-    // long as `value` is.
-    unsafe { &*std::ptr::from_ref(value).cast::<Header>() }
-}
-
 impl<T: ?Sized + HeaderFirst> TaskRc<T> {
     /// The task's header.
     #[inline(always)]
     pub(crate) fn header(&self) -> &Header {
-        header_of_first(&**self)
+        header_of(&**self)
     }
 }
 

@@ -53,7 +53,7 @@ pub(crate) fn task_of(waker: &Waker) -> Option<TaskId> {
 /// The loop a waker made by [`waker`] belongs to; `None` for any other waker (one a combinator
 /// or another executor made).
 pub(crate) fn loop_of(waker: &Waker) -> Option<usize> {
-    std::ptr::eq(waker.vtable(), &VTABLE).then(|| TaskId::from_bits(waker.data().addr()).loop_id())
+    task_of(waker).map(TaskId::loop_id)
 }
 
 /// The waker for `id`.
